@@ -1,0 +1,5 @@
+"""Datamodules."""
+
+from .sparcs import NORMALIZATION, SPARCSDataModule
+
+__all__ = ('NORMALIZATION', 'SPARCSDataModule')

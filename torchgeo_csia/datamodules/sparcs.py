@@ -1,0 +1,114 @@
+"""SPARCS datamodule."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import kornia.augmentation as K
+import torch
+from torch import nn
+from torchgeo.datamodules import GeoDataModule
+from torchgeo.datasets.utils import Sample
+
+from ..datasets import SPARCS
+
+#: Per image type: (mean, std) that :class:`kornia.augmentation.Normalize` applies.
+#: ``data``: raw counts to top-of-atmosphere reflectance (DN * 2e-5 - 0.1, the MTL
+#: rescaling of Landsat-8 bands 1-9; the thermal bands get the same scale).
+#: ``photo``: 8-bit quicklook to [0, 1].
+NORMALIZATION: dict[str, tuple[float, float]] = {
+    'data': (5000.0, 50000.0),
+    'photo': (0.0, 255.0),
+}
+
+
+class _BatchAugmentation(nn.Module):
+    """Kornia pipeline on TorchGeo batch dicts that follows the batch's device.
+
+    The datamodule is no :class:`~torch.nn.Module`, so Lightning never moves its
+    augmentations; those that hold networks (CSIA inpainters) are moved here, once
+    per device, before they run.
+    """
+
+    def __init__(self, *augs: nn.Module) -> None:
+        super().__init__()
+        self.seq = K.AugmentationSequential(*augs, data_keys=None, keepdim=True)
+
+    def forward(self, batch: Sample) -> Sample:
+        device = batch['image'].device
+        if any(p.device != device for p in self.parameters()) or any(
+            b.device != device for b in self.buffers()
+        ):
+            self.to(device)
+        out: Sample = self.seq(batch)
+        return out
+
+
+class SPARCSDataModule(GeoDataModule):
+    """LightningDataModule implementation for the SPARCS dataset.
+
+    Scenes are split by id (:meth:`SPARCS.split_of`: 70 % train, 15 % val, 15 % test,
+    the same on every machine, no scene in two splits). Training draws random patches
+    (:class:`~torchgeo.samplers.RandomPatchSampler`), validation and test gridded ones
+    (:class:`~torchgeo.samplers.GriddedPatchSampler`).
+
+    Batch augmentations run on the device in ``on_after_batch_transfer``, in this
+    order: normalisation for the image type (:data:`NORMALIZATION`), then the CSIA
+    augmentations given as *csia* (they read the sun geometry of the sample, so they
+    come before anything that flips or rotates it), then random horizontal and
+    vertical flips.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        batch_size: int = 1,
+        patch_size: int | tuple[int, int] = 256,
+        length: int | None = None,
+        num_workers: int = 0,
+        csia: Sequence[nn.Module] = (),
+        **kwargs: Any,
+    ) -> None:
+        """Initialize a new SPARCSDataModule instance.
+
+        Args:
+            batch_size: Size of each mini-batch.
+            patch_size: Size of each patch, either ``size`` or ``(height, width)``.
+            length: Length of each training epoch (patches).
+            num_workers: Number of workers for parallel data loading.
+            csia: CSIA augmentations (Kornia modules from
+                :mod:`torchgeo_csia.transforms`) applied to training batches after
+                normalisation and before the geometric augmentations.
+            **kwargs: Additional keyword arguments passed to
+                :class:`~torchgeo_csia.datasets.SPARCS` (``paths``, ``image``,
+                ``classes``, ``bands``, ``crs``, ``res``, ...).
+
+        Raises:
+            ValueError: If *kwargs* holds ``split`` (the datamodule sets it) or an
+                unknown ``image``.
+        """
+        if 'split' in kwargs:
+            raise ValueError('split is set by SPARCSDataModule; do not pass it')
+        image = kwargs.get('image', 'data')
+        if image not in NORMALIZATION:
+            raise ValueError(f"image must be 'data' or 'photo', got {image!r}")
+        super().__init__(
+            SPARCS,
+            batch_size=batch_size,
+            patch_size=patch_size,
+            length=length,
+            num_workers=num_workers,
+            **kwargs,
+        )
+        mean, std = NORMALIZATION[image]
+        self.mean, self.std = torch.tensor(mean), torch.tensor(std)
+        self.csia = list(csia)
+        self.aug = _BatchAugmentation(K.Normalize(mean=self.mean, std=self.std))
+        self.train_aug = _BatchAugmentation(
+            K.Normalize(mean=self.mean, std=self.std),
+            *self.csia,
+            K.RandomHorizontalFlip(p=0.5),
+            K.RandomVerticalFlip(p=0.5),
+        )

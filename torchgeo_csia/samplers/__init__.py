@@ -1,0 +1,5 @@
+"""Samplers."""
+
+from .scenes import SceneGriddedSampler, SceneRandomSampler
+
+__all__ = ('SceneGriddedSampler', 'SceneRandomSampler')

@@ -1,0 +1,133 @@
+"""Gridded sampling scene by scene."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import shapely
+from geopandas import GeoSeries
+from torchgeo.datasets import GeoDataset
+from torchgeo.samplers import GeoSampler, GriddedPatchSampler, Units
+
+
+class SceneGriddedSampler(GeoSampler):
+    """:class:`~torchgeo.samplers.GriddedPatchSampler` over each scene's footprint.
+
+    A plain gridded sampler walks the bounding box of all footprints. SPARCS scenes
+    lie all over the globe, so that box is mostly empty and walking it takes
+    minutes; this sampler walks one footprint after the other instead, in index
+    order. Patches of neighbouring overlapping scenes may repeat.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        dataset: GeoDataset,
+        *,
+        size: tuple[float, float] | float,
+        stride: tuple[float, float] | float | None = None,
+        units: Units = Units.PIXELS,
+    ) -> None:
+        """Initialize a new SceneGriddedSampler instance.
+
+        Args:
+            dataset: Dataset to sample from.
+            size: Dimensions of each patch.
+            stride: Distance to skip between each patch (defaults to *size*).
+            units: Defines if ``size`` and ``stride`` are in pixel or CRS units.
+        """
+        self.samplers = [
+            GriddedPatchSampler(
+                dataset, size=size, stride=stride, roi=footprint, units=units
+            )
+            for footprint in dataset.index.geometry
+        ]
+
+    def __iter__(self) -> Iterator[tuple[slice, slice]]:
+        """Iterate over the patches of each scene in turn.
+
+        Yields:
+            [xmin:xmax, ymin:ymax] coordinates to index a dataset.
+        """
+        for sampler in self.samplers:
+            yield from sampler
+
+
+class SceneRandomSampler(GeoSampler):
+    """Random patches drawn scene by scene, in proportion to each scene's area.
+
+    :class:`~torchgeo.samplers.RandomPatchSampler` draws points uniformly in the
+    union of all footprints by rejection from its bounding box; for scenes spread over
+    the globe almost every draw is rejected and sampling stalls. This sampler picks a
+    scene (weighted by the area of its footprint, shrunk so that the whole patch fits)
+    and then a point inside that footprint, snapped to the dataset's pixel lattice.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        dataset: GeoDataset,
+        *,
+        size: tuple[float, float] | float,
+        length: int | None = None,
+        units: Units = Units.PIXELS,
+        generator: int | np.random.Generator | None = None,
+    ) -> None:
+        """Initialize a new SceneRandomSampler instance.
+
+        Args:
+            dataset: Dataset to sample from.
+            size: Dimensions of each patch, ``size`` or ``(height, width)``.
+            length: Number of patches per epoch (defaults to about the number of
+                non-overlapping patches that fit).
+            units: Defines if ``size`` is in pixel or CRS units.
+            generator: Seed or numpy generator.
+
+        Raises:
+            ValueError: If no footprint can hold a whole patch.
+        """
+        height, width = (size, size) if isinstance(size, int | float) else size
+        self.res = dataset.res
+        if units == Units.PIXELS:
+            height, width = height * self.res[1], width * self.res[0]
+        self.size = (height, width)
+        self.generator = np.random.default_rng(generator)
+        self.origin = dataset.index.total_bounds[:2]
+        radius = math.hypot(height / 2, width / 2)
+        cores = shapely.buffer(np.asarray(dataset.index.geometry), -radius)
+        areas = shapely.area(cores)
+        if not (areas > 0).any():
+            raise ValueError(
+                f'no scene footprint can hold a patch of {self.size} CRS units'
+            )
+        self.cores = GeoSeries(cores[areas > 0])
+        self.weights = areas[areas > 0] / areas.sum()
+        self._length = length or max(1, int(areas.sum() // (height * width)))
+
+    def __iter__(self) -> Iterator[tuple[slice, slice]]:
+        """Iterate over random patches of one epoch.
+
+        Yields:
+            [xmin:xmax, ymin:ymax] coordinates to index a dataset.
+        """
+        counts = self.generator.multinomial(len(self), self.weights)
+        xs, ys = [], []
+        for core, count in zip(self.cores, counts):
+            if count:
+                points = GeoSeries([core]).sample_points(
+                    size=int(count), rng=self.generator
+                ).explode()
+                xs.append(points.x.to_numpy())
+                ys.append(points.y.to_numpy())
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        order = self.generator.permutation(len(x))
+        height, width = self.size
+        # Lower-left corners snapped to the pixel lattice of the dataset's origin.
+        x0 = self.origin[0] + np.round((x - width / 2 - self.origin[0]) / self.res[0]) * self.res[0]
+        y0 = self.origin[1] + np.round((y - height / 2 - self.origin[1]) / self.res[1]) * self.res[1]
+        for i in order:
+            yield slice(float(x0[i]), float(x0[i]) + width), slice(float(y0[i]), float(y0[i]) + height)
