@@ -207,7 +207,9 @@ class TestSPARCS:
     def test_missing_label(self, usgs_root: str, tmp_path: Path) -> None:
         root = copy_scene(usgs_root, tmp_path)
         os.remove(root / f'{SCENE}_mask.png')
-        with pytest.raises(ValueError, match=f'missing {SCENE}_labels.* or {SCENE}_mask'):
+        with pytest.raises(
+            ValueError, match=f'missing {SCENE}_labels.* or {SCENE}_mask'
+        ):
             SPARCS(str(root))
 
     def test_missing_mtl(self, usgs_root: str, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from torchgeo.datamodules import GeoDataModule
 from torchgeo.datasets.utils import Sample
 
 from ..datasets import SPARCS
+from ..samplers import SceneGriddedSampler, SceneRandomSampler
 
 #: Per image type: (mean, std) that :class:`kornia.augmentation.Normalize` applies.
 #: ``data``: raw counts to top-of-atmosphere reflectance (DN * 2e-5 - 0.1, the MTL
@@ -50,8 +51,10 @@ class SPARCSDataModule(GeoDataModule):
 
     Scenes are split by id (:meth:`SPARCS.split_of`: 70 % train, 15 % val, 15 % test,
     the same on every machine, no scene in two splits). Training draws random patches
-    (:class:`~torchgeo.samplers.RandomPatchSampler`), validation and test gridded ones
-    (:class:`~torchgeo.samplers.GriddedPatchSampler`).
+    (:class:`~torchgeo_csia.samplers.SceneRandomSampler`), validation and test gridded
+    ones (:class:`~torchgeo_csia.samplers.SceneGriddedSampler`): TorchGeo's own
+    samplers walk the bounding box of all footprints, which for scenes spread over
+    the globe is almost all empty.
 
     Batch augmentations run on the device in ``on_after_batch_transfer``, in this
     order: normalisation for the image type (:data:`NORMALIZATION`), then the CSIA
@@ -112,3 +115,25 @@ class SPARCSDataModule(GeoDataModule):
             K.RandomHorizontalFlip(p=0.5),
             K.RandomVerticalFlip(p=0.5),
         )
+
+    def setup(self, stage: str) -> None:
+        """Set up datasets and samplers.
+
+        Args:
+            stage: Either 'fit', 'validate', 'test', or 'predict'.
+        """
+        if stage == 'fit':
+            self.train_dataset = SPARCS(split='train', **self.kwargs)
+            self.train_sampler = SceneRandomSampler(
+                self.train_dataset, size=self.patch_size, length=self.length
+            )
+        if stage in ('fit', 'validate'):
+            self.val_dataset = SPARCS(split='val', **self.kwargs)
+            self.val_sampler = SceneGriddedSampler(
+                self.val_dataset, size=self.patch_size
+            )
+        if stage in ('test', 'predict'):
+            self.test_dataset = SPARCS(split='test', **self.kwargs)
+            self.test_sampler = SceneGriddedSampler(
+                self.test_dataset, size=self.patch_size
+            )

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 import rasterio.errors
+import rasterio.merge
 import shapely
 import torch
 from geopandas import GeoDataFrame
@@ -27,9 +28,10 @@ from PIL import Image, UnidentifiedImageError
 from pyproj import CRS
 from rasterio.crs import CRS as RioCRS
 from rasterio.enums import Resampling
-from rasterio.io import DatasetReader
+from rasterio.io import DatasetReader, MemoryFile
 from rasterio.transform import Affine, from_origin
-from rasterio.warp import reproject, transform_geom
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import transform_geom
 from torchgeo.datasets import DatasetNotFoundError, GeoDataset, RGBBandsMissingError
 from torchgeo.datasets.utils import (
     GeoSlice,
@@ -63,6 +65,13 @@ def _parse_mtl(path: str) -> tuple[float, float]:
             raise ValueError(f'{path}: no {key} entry; expected a Landsat MTL file')
         values.append(float(match.group(1)))
     return values[0], values[1]
+
+
+@dataclass(frozen=True)
+class _Handle:
+    memfile: MemoryFile | None  # keeps in-memory rasters alive
+    reader: DatasetReader | WarpedVRT
+    nodata: int
 
 
 @dataclass(frozen=True)
@@ -141,7 +150,8 @@ class SPARCS(GeoDataset):
     :class:`~torchgeo.datasets.L7Irish` do, at 30 units per pixel (30 m at the
     equator; scenes at higher latitudes are upsampled by 1/cos(latitude)). To get a
     scene's own pixels exactly, pass that scene's CRS and ``res=30``. Images are
-    resampled bilinearly; labels only ever with nearest neighbour.
+    resampled with *resampling* (nearest by default); labels only ever with nearest
+    neighbour.
 
     If you use this dataset in your research, please cite:
 
@@ -212,6 +222,7 @@ class SPARCS(GeoDataset):
         cache: bool = True,
         download: bool = False,
         checksum: bool = False,
+        resampling: Literal['nearest', 'bilinear', 'cubic'] = 'nearest',
     ) -> None:
         """Initialize a new SPARCS instance.
 
@@ -235,6 +246,10 @@ class SPARCS(GeoDataset):
                 that it decodes (slow). The archive's hash is not published, so a
                 download is verified by its content instead: every scene must be
                 complete and its files readable.
+            resampling: how images are resampled when warped to *crs*: nearest
+                keeps the sensor's values and is what TorchGeo's cached warped
+                files do in effect; bilinear or cubic smooth. Labels are always
+                nearest.
 
         Raises:
             DatasetNotFoundError: If no scene is found and *download* is False.
@@ -260,6 +275,12 @@ class SPARCS(GeoDataset):
                 f'bands {unknown or list(self.bands)} are not valid for '
                 f'image={image!r}; expected a non-empty subset of {valid_bands}'
             )
+        if resampling not in ('nearest', 'bilinear', 'cubic'):
+            raise ValueError(
+                "resampling must be 'nearest', 'bilinear' or 'cubic', "
+                f'got {resampling!r}'
+            )
+        self.resampling = Resampling[resampling]
         self.paths = paths
         self.image = image
         self.classes = classes
@@ -390,7 +411,9 @@ class SPARCS(GeoDataset):
                     with Image.open(path) as img:
                         width, height = img.size
                 except (UnidentifiedImageError, OSError) as err:
-                    raise ValueError(f'{path}: cannot be read as a PNG ({err})') from err
+                    raise ValueError(
+                        f'{path}: cannot be read as a PNG ({err})'
+                    ) from err
             else:
                 with _open_raster(path) as src:
                     width, height, count = src.width, src.height, src.count
@@ -456,12 +479,8 @@ class SPARCS(GeoDataset):
                     src.read()
 
     # ------------------------------------------------------------------ reading
-    @functools.lru_cache(maxsize=128)  # noqa: B019
-    def _cached_labels(self, path: str) -> NDArray[np.uint8]:
-        return self._load_labels(path)
-
     def _load_labels(self, path: str) -> NDArray[np.uint8]:
-        """Whole label raster (1, H, W) of SPARCS codes, validated once."""
+        """Whole label raster (1, H, W) of SPARCS codes, validated."""
         if path.endswith('.png'):
             codes = _read_png(path, 'P')
         else:
@@ -474,88 +493,72 @@ class SPARCS(GeoDataset):
             )
         return codes
 
-    @functools.lru_cache(maxsize=128)  # noqa: B019
-    def _cached_photo(self, path: str) -> NDArray[np.uint8]:
-        return _read_png(path, 'RGB')
+    @functools.lru_cache(maxsize=256)  # noqa: B019
+    def _cached_handle(self, scene: str, path: str, label: bool) -> _Handle:
+        return self._handle(scene, path, label)
 
-    @functools.lru_cache(maxsize=128)  # noqa: B019
-    def _cached_open(self, path: str) -> DatasetReader:
-        return _open_raster(path)
+    def _handle(self, scene: str, path: str, label: bool) -> _Handle:
+        """Open one scene file on its grid, warped to the dataset's CRS if needed.
 
-    def _source(self, row: pd.Series, source: str) -> tuple[str, Any]:  # type: ignore[type-arg]
-        """Path and pixel source (array or open raster band) of one scene file."""
-        if source == 'label':
-            path = row['label_path']
-            load = self._cached_labels if self.cache else self._load_labels
-            return path, load(path)
-        path = row['image_path']
-        if path.endswith('.png'):
-            photo = self._cached_photo(path) if self.cache else _read_png(path, 'RGB')
-            return path, photo[self.band_indexes]
-        handle = self._cached_open(path) if self.cache else _open_raster(path)
-        return path, rasterio.band(handle, [i + 1 for i in self.band_indexes])
+        Labels and PNGs are decoded once into an in-memory GeoTIFF on the scene's
+        grid (the PNGs carry no georeferencing); a warped view of it is kept like
+        TorchGeo's own cached ``WarpedVRT`` handles.
+        """
+        grid = self._grids[scene]
+        memfile = None
+        if label or path.endswith('.png'):
+            array = self._load_labels(path) if label else _read_png(path, 'RGB')
+            memfile = MemoryFile()
+            with memfile.open(
+                driver='GTiff',
+                count=array.shape[0],
+                height=grid.height,
+                width=grid.width,
+                dtype=array.dtype,
+                crs=grid.crs,
+                transform=grid.transform,
+            ) as dst:
+                dst.write(array)
+            src = memfile.open()
+        else:
+            src = _open_raster(path)
+        nodata = IGNORE_INDEX if label else 0
+        if grid.crs == self._dst_crs:
+            return _Handle(memfile, src, nodata)
+        vrt = WarpedVRT(
+            src,
+            crs=self._dst_crs,
+            resampling=Resampling.nearest if label else self.resampling,
+            src_nodata=None,
+            nodata=nodata,
+        )
+        return _Handle(memfile, vrt, nodata)
 
-    def _aligned_offset(self, grid: _Grid, dst: Affine) -> tuple[int, int] | None:
-        """(row, col) of *dst*'s origin in *grid* if both share CRS, res and pixel
-        lattice, so pixels can be copied instead of resampled."""
-        src = grid.transform
-        if grid.crs != self._dst_crs or (src.a, src.e) != (dst.a, dst.e):
-            return None
-        col = (dst.c - src.c) / src.a
-        row = (dst.f - src.f) / src.e
-        if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
-            return None
-        return round(row), round(col)
-
-    def _warp(
-        self,
-        row: pd.Series,  # type: ignore[type-arg]
-        source: str,
-        out: NDArray[Any],
-        dst_transform: Affine,
-        resampling: Resampling,
-        nodata: int,
-    ) -> None:
-        """Warp one scene's file into *out* where *out* still holds *nodata*."""
-        grid = self._grids[row['scene']]
-        path, src = self._source(row, source)
-        tmp = np.full_like(out, nodata)
-        offset = self._aligned_offset(grid, dst_transform)
+    def _read(self, df: pd.DataFrame, label: bool, x: slice, y: slice) -> NDArray[Any]:
+        """Mosaic one file type of the hit scenes over the query (first one wins)."""
+        column = 'label_path' if label else 'image_path'
+        opener = self._cached_handle if self.cache else self._handle
+        pairs = zip(df['scene'], df[column], strict=True)
+        handles = [opener(scene, path, label) for scene, path in pairs]
+        indexes = [1] if label else [i + 1 for i in self.band_indexes]
         try:
-            if offset is not None:
-                r0, c0 = offset
-                h, w = out.shape[1:]
-                rs, cs = max(r0, 0), max(c0, 0)
-                re_, ce = min(r0 + h, grid.height), min(c0 + w, grid.width)
-                if rs < re_ and cs < ce:
-                    if isinstance(src, np.ndarray):
-                        block = src[:, rs:re_, cs:ce]
-                    else:
-                        window = ((rs, re_), (cs, ce))
-                        block = src.ds.read(src.bidx, window=window)
-                    tmp[:, rs - r0 : re_ - r0, cs - c0 : ce - c0] = block
-            else:
-                reproject(
-                    source=src,
-                    destination=tmp,
-                    src_transform=grid.transform,
-                    src_crs=grid.crs,
-                    src_nodata=None,
-                    dst_transform=dst_transform,
-                    dst_crs=self._dst_crs,
-                    dst_nodata=nodata,
-                    resampling=resampling,
-                )
+            dest, _ = rasterio.merge.merge(
+                [h.reader for h in handles],
+                bounds=(x.start, y.start, x.stop, y.stop),
+                res=(x.step, y.step),
+                indexes=indexes,
+                nodata=handles[0].nodata,
+                resampling=Resampling.nearest if label else self.resampling,
+            )
         except rasterio.errors.RasterioError as err:
-            raise ValueError(f'{path}: cannot be read ({err})') from err
-        hole = out == nodata
-        out[hole] = tmp[hole]
+            raise ValueError(f'{list(df[column])}: cannot be read ({err})') from err
+        return dest
 
     def __getitem__(self, index: GeoSlice) -> Sample:
         """Retrieve image, mask and sun geometry indexed by spatiotemporal slice.
 
         Args:
-            index: [xmin:xmax:xres, ymin:ymax:yres, tmin:tmax:tres] coordinates to index.
+            index: [xmin:xmax:xres, ymin:ymax:yres, tmin:tmax:tres] coordinates.
 
         Returns:
             Sample of image, mask, bounds, transform, sun azimuth and elevation.
@@ -572,15 +575,9 @@ class SPARCS(GeoDataset):
             raise IndexError(
                 f'index: {index} not found in dataset with bounds: {self.bounds}'
             )
-        width = round((x.stop - x.start) / x.step)
-        height = round((y.stop - y.start) / y.step)
+        image = self._read(df, False, x, y)
+        label = self._read(df, True, x, y)
         dst_transform = from_origin(x.start, y.stop, x.step, y.step)
-        image_dtype = np.uint8 if self.image == 'photo' else np.uint16
-        image = np.zeros((len(self.bands), height, width), dtype=image_dtype)
-        label = np.full((1, height, width), IGNORE_INDEX, dtype=np.uint8)
-        for _, row in df.iterrows():
-            self._warp(row, 'image', image, dst_transform, Resampling.bilinear, 0)
-            self._warp(row, 'label', label, dst_transform, Resampling.nearest, 255)
         first = df.iloc[0]
         sample: Sample = {
             'image': torch.from_numpy(image.astype(np.float32)),
@@ -626,7 +623,7 @@ class SPARCS(GeoDataset):
             panels.append(('Prediction', sample['prediction']))
         cmap = self.colormap(self.classes)
         fig, axs = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4.4))
-        for ax, (title, data) in zip(axs, panels):
+        for ax, (title, data) in zip(axs, panels, strict=False):
             if data is None:
                 ax.imshow(image)
             else:

@@ -116,18 +116,29 @@ class SceneRandomSampler(GeoSampler):
         """
         counts = self.generator.multinomial(len(self), self.weights)
         xs, ys = [], []
-        for core, count in zip(self.cores, counts):
+        for core, count in zip(self.cores, counts, strict=False):
             if count:
-                points = GeoSeries([core]).sample_points(
-                    size=int(count), rng=self.generator
-                ).explode()
+                points = (
+                    GeoSeries([core])
+                    .sample_points(size=int(count), rng=self.generator)
+                    .explode()
+                )
                 xs.append(points.x.to_numpy())
                 ys.append(points.y.to_numpy())
         x, y = np.concatenate(xs), np.concatenate(ys)
         order = self.generator.permutation(len(x))
         height, width = self.size
         # Lower-left corners snapped to the pixel lattice of the dataset's origin.
-        x0 = self.origin[0] + np.round((x - width / 2 - self.origin[0]) / self.res[0]) * self.res[0]
-        y0 = self.origin[1] + np.round((y - height / 2 - self.origin[1]) / self.res[1]) * self.res[1]
+        x0 = (
+            self.origin[0]
+            + np.round((x - width / 2 - self.origin[0]) / self.res[0]) * self.res[0]
+        )
+        y0 = (
+            self.origin[1]
+            + np.round((y - height / 2 - self.origin[1]) / self.res[1]) * self.res[1]
+        )
         for i in order:
-            yield slice(float(x0[i]), float(x0[i]) + width), slice(float(y0[i]), float(y0[i]) + height)
+            yield (
+                slice(float(x0[i]), float(x0[i]) + width),
+                slice(float(y0[i]), float(y0[i]) + height),
+            )

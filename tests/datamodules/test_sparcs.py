@@ -1,0 +1,82 @@
+import os
+from pathlib import Path
+
+import pytest
+from lightning.pytorch import Trainer
+from torchgeo.main import main
+
+from torchgeo_csia.datamodules import SPARCSDataModule
+
+from ..conftest import DATA, HERE
+
+
+def datamodule(**kwargs: object) -> SPARCSDataModule:
+    args = {
+        'batch_size': 2,
+        'patch_size': 32,
+        'length': 4,
+        'paths': os.path.join(DATA, 'usgs'),
+        'image': 'photo',
+        'classes': 'csia',
+    }
+    args.update(kwargs)
+    return SPARCSDataModule(**args)  # type: ignore[arg-type]
+
+
+class TestSPARCSDataModule:
+    def test_splits_are_disjoint(self) -> None:
+        dm = datamodule()
+        dm.setup('fit')
+        dm.setup('test')
+        assert dm.train_dataset is not None
+        scenes = [
+            set(d.index.scene)  # type: ignore[union-attr]
+            for d in (dm.train_dataset, dm.val_dataset, dm.test_dataset)
+        ]
+        assert all(scenes)
+        assert not (
+            scenes[0] & scenes[1] or scenes[0] & scenes[2] or scenes[1] & scenes[2]
+        )
+
+    @pytest.mark.parametrize('image, top', [('photo', 1.0), ('data', 1.3)])
+    def test_train_batch(self, image: str, top: float) -> None:
+        dm = datamodule(image=image)
+        dm.setup('fit')
+        dm.trainer = Trainer(accelerator='cpu', max_epochs=1, logger=False)
+        dm.trainer.training = True
+        batch = next(iter(dm.train_dataloader()))
+        assert batch['image'].shape[:2] == (2, 3 if image == 'photo' else 10)
+        raw = batch['image'].clone()
+        out = dm.on_after_batch_transfer(batch, 0)
+        assert out['image'].shape == raw.shape
+        assert out['image'].max() <= top and out['image'].min() >= -0.1
+        assert out['mask'].shape == (2, 32, 32)
+        assert out['sun_azimuth'].shape == (2,)
+
+    def test_val_test_batches(self) -> None:
+        dm = datamodule()
+        dm.setup('validate')
+        dm.setup('test')
+        val = list(dm.val_dataloader())
+        test = list(dm.test_dataloader())
+        assert val and test
+        # 64 x 64 px scenes: a grid of 32 px patches covers each scene.
+        assert sum(len(b['image']) for b in val) >= 4
+
+    def test_split_kwarg_rejected(self) -> None:
+        with pytest.raises(ValueError, match='split is set by SPARCSDataModule'):
+            datamodule(split='train')
+
+    def test_fit_cli(self, tmp_path: Path) -> None:
+        config = os.path.join(HERE, 'conf', 'sparcs.yaml')
+        args = [
+            'fit',
+            '--config',
+            config,
+            '--data.dict_kwargs.paths',
+            os.path.join(DATA, 'usgs'),
+            '--trainer.accelerator=cpu',
+            '--trainer.fast_dev_run=1',
+            f'--trainer.default_root_dir={tmp_path}',
+        ]
+        main(args)
