@@ -25,7 +25,9 @@ def _demo(args: argparse.Namespace) -> None:
         if root is None:
             root = os.path.join(tmp, 'sparcs')
             write_sample(root, count=6, size=512)
-            print(f'no --root given: generated a 6-scene SPARCS-format sample in {root}')
+            print(
+                f'no --root given: generated a 6-scene SPARCS-format sample in {root}'
+            )
         dm = SPARCSDataModule(
             batch_size=args.batch_size,
             patch_size=args.patch_size,
@@ -54,8 +56,10 @@ def _demo(args: argparse.Namespace) -> None:
         )
         for ax in axs[:, i]:
             ax.axis('off')
-    fig.suptitle('SPARCS training batch: image / mask (grey bg, black shadow, '
-                 'cyan snow, white cloud)')
+    fig.suptitle(
+        'SPARCS training batch: image / mask (grey bg, black shadow, '
+        'cyan snow, white cloud)'
+    )
     fig.tight_layout()
     fig.savefig(args.out, dpi=80)
     print(f'wrote {args.out}')

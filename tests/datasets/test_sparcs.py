@@ -38,7 +38,7 @@ def stitch(ds: SPARCS, sampler: GriddedPatchSampler, bounds, shape, key: str):
         sample = ds[query]
         data = sample[key].numpy()
         if out is None:
-            out = np.full(data.shape[:-2] + (h, w), -1, dtype=np.int64)
+            out = np.full((*data.shape[:-2], h, w), -1, dtype=np.int64)
         x, y = query[0], query[1]
         ph, pw = data.shape[-2:]
         c = round((x.start - bounds.left) / 30)

@@ -1,0 +1,144 @@
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from torchgeo_csia.transforms.structures import (
+    BACKGROUND,
+    CLOUD,
+    SHADOW,
+    SNOW,
+    blob_masks,
+    check_mask,
+    free_fraction,
+    paint_labels,
+    paste,
+    shadow_offsets,
+    shift_masks,
+)
+
+LABELS = [BACKGROUND, SHADOW, SNOW, CLOUD, 255]
+
+
+@st.composite
+def batches(draw: st.DrawFn) -> tuple[torch.Tensor, torch.Tensor]:
+    b = draw(st.integers(1, 4))
+    h = draw(st.integers(1, 24))
+    w = draw(st.integers(1, 24))
+    seed = draw(st.integers(0, 2**31 - 1))
+    g = torch.Generator().manual_seed(seed)
+    mask = torch.tensor(LABELS)[torch.randint(0, 5, (b, h, w), generator=g)]
+    hole = torch.rand(b, h, w, generator=g) < 0.5
+    return mask, hole
+
+
+@settings(max_examples=60, deadline=None)
+@given(batches(), st.sampled_from([SHADOW, SNOW, CLOUD]))
+def test_paint_labels_priority(
+    data: tuple[torch.Tensor, torch.Tensor], cls: int
+) -> None:
+    mask, hole = data
+    before = mask.clone()
+    out, taken = paint_labels(mask, hole, cls)
+    torch.testing.assert_close(mask, before)  # input untouched
+    assert (out[taken] == cls).all()
+    assert (out[~taken] == mask[~taken]).all()
+    assert set(out.unique().tolist()) <= set(LABELS)  # never a sum like 4
+    rank = {BACKGROUND: 0, SNOW: 1, SHADOW: 2, CLOUD: 3}
+    for label in (BACKGROUND, SHADOW, SNOW, CLOUD):
+        sel = hole & (mask == label)
+        assert bool((taken[sel]).all()) == (rank[label] < rank[cls]) or not sel.any()
+    assert not taken[mask == 255].any()  # ignore index is never painted
+
+
+def test_paint_labels_per_sample_class() -> None:
+    mask = torch.zeros(2, 3, 3, dtype=torch.long)
+    hole = torch.ones(2, 3, 3, dtype=torch.bool)
+    out, _ = paint_labels(mask, hole, torch.tensor([SHADOW, CLOUD]))
+    assert (out[0] == SHADOW).all() and (out[1] == CLOUD).all()
+
+
+def test_shadow_offsets_direction() -> None:
+    az = torch.tensor([0.0, 90.0, 180.0, 270.0])
+    el = torch.full((4,), 45.0)
+    dy, dx = shadow_offsets(az, el, torch.full((4,), 3000.0), pixel_size=30.0)
+    # Sun in the north -> shadow south (+rows); sun in the east -> shadow west (-cols).
+    torch.testing.assert_close(dy.round(), torch.tensor([100.0, 0.0, -100.0, 0.0]))
+    torch.testing.assert_close(dx.round(), torch.tensor([0.0, -100.0, 0.0, 100.0]))
+    low = shadow_offsets(az[:1], torch.tensor([20.0]), torch.tensor([3000.0]))[0]
+    assert low.item() == pytest.approx(100 / math.tan(math.radians(20)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(batches(), st.integers(-30, 30), st.integers(-30, 30))
+def test_shift_masks(data: tuple[torch.Tensor, torch.Tensor], dy: int, dx: int) -> None:
+    _, hole = data
+    b, h, w = hole.shape
+    out = shift_masks(hole, torch.full((b,), float(dy)), torch.full((b,), float(dx)))
+    ref = torch.zeros_like(hole)
+    ys, ye = max(dy, 0), min(h + dy, h)
+    xs, xe = max(dx, 0), min(w + dx, w)
+    if ys < ye and xs < xe:
+        ref[:, ys:ye, xs:xe] = hole[:, ys - dy : ye - dy, xs - dx : xe - dx]
+    torch.testing.assert_close(out, ref)
+
+
+def test_shift_masks_per_sample() -> None:
+    hole = torch.zeros(2, 5, 5, dtype=torch.bool)
+    hole[:, 2, 2] = True
+    out = shift_masks(hole, torch.tensor([1.0, -2.0]), torch.tensor([0.0, 1.0]))
+    assert out[0, 3, 2] and out[1, 0, 3] and out.sum() == 2
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 5), st.integers(8, 64), st.floats(0.05, 0.9))
+def test_blob_masks_coverage(n: int, size: int, coverage: float) -> None:
+    g = torch.Generator().manual_seed(0)
+    masks = blob_masks(n, size, size, torch.full((n,), coverage), scale=16, generator=g)
+    assert masks.shape == (n, size, size) and masks.dtype == torch.bool
+    share = masks.flatten(1).float().mean(1)
+    assert (share - coverage).abs().max() < 0.1
+
+
+def test_blob_masks_seeded() -> None:
+    cov = torch.tensor([0.3, 0.5])
+    a = blob_masks(2, 32, 32, cov, generator=torch.Generator().manual_seed(1))
+    b = blob_masks(2, 32, 32, cov, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(a, b)
+
+
+def test_free_fraction() -> None:
+    mask = torch.tensor([[[0, 0], [1, 255]], [[2, 0], [0, 0]]])
+    torch.testing.assert_close(free_fraction(mask), torch.tensor([0.5, 0.75]))
+    torch.testing.assert_close(free_fraction(mask, (0, 2)), torch.tensor([0.5, 1.0]))
+
+
+def test_paste() -> None:
+    image = torch.zeros(1, 2, 2, 2)
+    filled = torch.full((1, 2, 2, 2), 5.0)
+    hole = torch.tensor([[[True, False], [False, False]]])
+    out = paste(image, filled, hole, 0.0, 1.0)
+    assert out[0, :, 0, 0].tolist() == [1.0, 1.0] and out.sum() == 2.0
+    assert image.sum() == 0
+
+
+@pytest.mark.parametrize(
+    'mask, image, match',
+    [
+        (torch.zeros(2, 4, 4), None, 'integer labels'),
+        (torch.zeros(2, 1, 4, 4, dtype=torch.long), None, 'B x H x W'),
+        (torch.zeros(2, 4, 4, dtype=torch.long), torch.zeros(3, 3, 4, 4), 'differ'),
+        (
+            torch.zeros(2, 4, 4, dtype=torch.long),
+            torch.zeros(2, 3, 4, 4).long(),
+            'floating',
+        ),
+    ],
+)
+def test_check_mask_errors(
+    mask: torch.Tensor, image: torch.Tensor | None, match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        check_mask(mask, image)

@@ -1,0 +1,206 @@
+"""Pure batched tensor functions behind the CSIA augmentations.
+
+Everything here works on whole batches on any device, never modifies its inputs and
+holds no state: label compositing by priority, shadow projection from the sun,
+batched shifts, procedural structure shapes, eligibility and pasting. Class indices
+follow the ``csia`` scheme of :class:`~torchgeo_csia.datasets.SPARCS`: 0 background,
+1 shadow, 2 snow, 3 cloud; any other value (such as the ignore index 255) is never
+overwritten.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+BACKGROUND, SHADOW, SNOW, CLOUD = 0, 1, 2, 3
+NUM_CLASSES = 4
+#: Rank of each class when structures overlap: cloud over shadow over snow over
+#: background (a cloud hides what is under it; a shadow darkens snow).
+PRIORITY = (0, 2, 1, 3)
+
+
+def _rank(mask: Tensor) -> Tensor:
+    """Priority of each label; labels outside the scheme rank above everything."""
+    table = torch.tensor(PRIORITY, device=mask.device)
+    inside = (mask >= 0) & (mask < NUM_CLASSES)
+    return torch.where(inside, table[mask.clamp(0, NUM_CLASSES - 1)], 99)
+
+
+def check_mask(mask: Tensor, image: Tensor | None = None) -> None:
+    """Validate a batch mask (and image) for CSIA.
+
+    Args:
+        mask: ``B x H x W`` integer labels.
+        image: optional ``B x C x H x W`` floating image.
+
+    Raises:
+        ValueError: If shapes or dtypes do not fit.
+    """
+    if mask.ndim != 3 or mask.dtype not in (torch.int64, torch.int32, torch.uint8):
+        raise ValueError(
+            f'mask must be B x H x W of integer labels, got shape '
+            f'{tuple(mask.shape)} and dtype {mask.dtype}'
+        )
+    if image is not None:
+        if image.ndim != 4 or not image.is_floating_point():
+            raise ValueError(
+                f'image must be a floating B x C x H x W tensor, got shape '
+                f'{tuple(image.shape)} and dtype {image.dtype}'
+            )
+        if image.shape[0] != mask.shape[0] or image.shape[2:] != mask.shape[1:]:
+            raise ValueError(
+                f'image {tuple(image.shape)} and mask {tuple(mask.shape)} differ in '
+                'batch size or height and width'
+            )
+
+
+def paintable(mask: Tensor, cls: int | Tensor) -> Tensor:
+    """Pixels where class *cls* may be painted: it outranks the current label.
+
+    Args:
+        mask: ``B x H x W`` labels.
+        cls: class to paint, an int or a ``B`` tensor.
+
+    Returns:
+        ``B x H x W`` boolean.
+    """
+    cls_t = torch.as_tensor(cls, device=mask.device).reshape(-1, 1, 1)
+    return _rank(mask) < _rank(cls_t.expand_as(mask))
+
+
+def paint_labels(
+    mask: Tensor, hole: Tensor, cls: int | Tensor
+) -> tuple[Tensor, Tensor]:
+    """Write class *cls* into *hole* by priority, never by addition.
+
+    Args:
+        mask: ``B x H x W`` labels (not modified).
+        hole: ``B x H x W`` boolean, where the structure is.
+        cls: class painted, an int or a ``B`` tensor.
+
+    Returns:
+        The new mask, and the pixels that actually took the class (the hole less
+        the pixels held by a class of higher rank or outside the scheme).
+    """
+    cls_t = torch.as_tensor(cls, device=mask.device, dtype=mask.dtype)
+    taken = hole & paintable(mask, cls_t)
+    return torch.where(taken, cls_t.reshape(-1, 1, 1), mask), taken
+
+
+def shadow_offsets(
+    sun_azimuth: Tensor,
+    sun_elevation: Tensor,
+    cloud_height: Tensor,
+    pixel_size: float = 30.0,
+) -> tuple[Tensor, Tensor]:
+    """Where a cloud's shadow falls, in pixels, for a north-up image.
+
+    The shadow lies away from the sun, at ``height / tan(elevation)`` on the ground.
+
+    Args:
+        sun_azimuth: ``B`` degrees clockwise from north.
+        sun_elevation: ``B`` degrees above the horizon (clamped to >= 5).
+        cloud_height: ``B`` metres above ground.
+        pixel_size: metres per pixel.
+
+    Returns:
+        ``(dy, dx)``: ``B`` row and column shifts (rows grow southwards).
+    """
+    elevation = torch.deg2rad(sun_elevation.clamp(min=5.0, max=90.0))
+    azimuth = torch.deg2rad(sun_azimuth)
+    length = cloud_height / torch.tan(elevation) / pixel_size
+    return length * torch.cos(azimuth), -length * torch.sin(azimuth)
+
+
+def shift_masks(masks: Tensor, dy: Tensor, dx: Tensor) -> Tensor:
+    """Shift each boolean mask by its own whole-pixel offset, filling with False.
+
+    Args:
+        masks: ``B x H x W`` boolean.
+        dy: ``B`` row shifts (rounded).
+        dx: ``B`` column shifts (rounded).
+
+    Returns:
+        ``B x H x W`` boolean.
+    """
+    b, h, w = masks.shape
+    rows = torch.arange(h, device=masks.device)[None] - dy.round().long()[:, None]
+    cols = torch.arange(w, device=masks.device)[None] - dx.round().long()[:, None]
+    valid = ((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None]
+    batch = torch.arange(b, device=masks.device)[:, None, None]
+    out = masks[batch, rows.clamp(0, h - 1)[:, :, None], cols.clamp(0, w - 1)[:, None]]
+    return out & valid
+
+
+def blob_masks(
+    n: int,
+    height: int,
+    width: int,
+    coverage: Tensor,
+    scale: int = 48,
+    device: torch.device | str = 'cpu',
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Procedural structure shapes: smooth random fields cut at a coverage.
+
+    Args:
+        n: number of masks.
+        height: mask height.
+        width: mask width.
+        coverage: ``n`` fractions of pixels to cover, in (0, 1).
+        scale: typical structure size in pixels.
+        device: where to build them.
+        generator: random generator (on *device*).
+
+    Returns:
+        ``n x height x width`` boolean.
+    """
+    gh, gw = max(2, math.ceil(height / scale) + 1), max(2, math.ceil(width / scale) + 1)
+    noise = torch.rand(n, 1, gh, gw, device=device, generator=generator)
+    field = F.interpolate(
+        noise, size=(height, width), mode='bicubic', align_corners=True
+    )
+    flat = field.reshape(n, -1)
+    k = ((1 - coverage.to(device).clamp(0.0, 1.0)) * (flat.shape[1] - 1)).long()
+    threshold = flat.sort(dim=1).values.gather(1, k[:, None])
+    return (flat > threshold).reshape(n, height, width)
+
+
+def free_fraction(mask: Tensor, allowed: tuple[int, ...] = (BACKGROUND,)) -> Tensor:
+    """Share of each sample's pixels whose label is in *allowed*.
+
+    Args:
+        mask: ``B x H x W`` labels.
+        allowed: the classes that count as free.
+
+    Returns:
+        ``B`` fractions.
+    """
+    free = torch.zeros_like(mask, dtype=torch.bool)
+    for cls in allowed:
+        free |= mask == cls
+    return free.flatten(1).float().mean(1)
+
+
+def paste(
+    image: Tensor, filled: Tensor, hole: Tensor, low: float, high: float
+) -> Tensor:
+    """``image`` outside the hole, the clipped fill inside it (the authors' paste).
+
+    Args:
+        image: ``B x C x H x W``.
+        filled: ``B x C x H x W`` network output.
+        hole: ``B x H x W`` boolean.
+        low: lower clip of the fill.
+        high: upper clip of the fill.
+
+    Returns:
+        ``B x C x H x W``.
+    """
+    return torch.where(hole[:, None], filled.clamp(low, high).to(image.dtype), image)
