@@ -34,7 +34,11 @@ class _BatchAugmentation(nn.Module):
 
     def __init__(self, *augs: nn.Module) -> None:
         super().__init__()
-        self.seq = K.AugmentationSequential(*augs, data_keys=None, keepdim=True)
+        self.seq = K.AugmentationSequential(
+            *augs,  # type: ignore[arg-type]
+            data_keys=None,
+            keepdim=True,
+        )
 
     def forward(self, batch: Sample) -> Sample:
         device = batch['image'].device

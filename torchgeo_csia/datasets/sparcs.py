@@ -552,7 +552,8 @@ class SPARCS(GeoDataset):
             )
         except rasterio.errors.RasterioError as err:
             raise ValueError(f'{list(df[column])}: cannot be read ({err})') from err
-        return dest
+        out: NDArray[Any] = dest
+        return out
 
     def __getitem__(self, index: GeoSlice) -> Sample:
         """Retrieve image, mask and sun geometry indexed by spatiotemporal slice.
