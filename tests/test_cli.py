@@ -10,7 +10,7 @@ def test_demo(tmp_path: Path) -> None:
 
 
 def test_bench_data_small(capsys) -> None:
-    main(['bench-data', '--scenes', '2', '--size', '300', '--patches', '5'])
+    main(['bench-data', '--scenes', '2', '--size', '600', '--patches', '5'])
     table = capsys.readouterr().out
     assert '| native UTM | L8Biome (torchgeo) |' in table
     assert 'SPARCS usgs (_mask.png)' in table

@@ -68,6 +68,10 @@ def _rate(dataset: GeoDataset, patches: int, patch_size: int, seed: int) -> floa
         dataset, size=patch_size, length=patches, generator=seed
     )
     queries = list(sampler)
+    if not queries:
+        raise ValueError(
+            f'RandomPatchSampler drew no {patch_size} px patch: scenes too small'
+        )
     for query in queries[:5]:  # open and cache file handles
         dataset[query]
     start = time.perf_counter()
