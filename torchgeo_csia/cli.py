@@ -15,6 +15,7 @@ def _demo(args: argparse.Namespace) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
     from lightning.pytorch import Trainer
+    from torchgeo.datasets.utils import percentile_normalization
 
     from .datamodules import SPARCSDataModule
     from .datasets import IGNORE_INDEX, SPARCS
@@ -47,8 +48,7 @@ def _demo(args: argparse.Namespace) -> None:
     cmap = SPARCS.colormap('csia')
     for i in range(n):
         img = batch['image'][i, rgb].permute(1, 2, 0).numpy()
-        lo, hi = np.percentile(img, (1, 99))
-        axs[0, i].imshow(np.clip((img - lo) / max(hi - lo, 1e-6), 0, 1))
+        axs[0, i].imshow(percentile_normalization(img, 1, 99))
         mask = np.ma.masked_equal(batch['mask'][i].numpy(), IGNORE_INDEX)
         axs[1, i].imshow(mask, cmap=cmap, vmin=0, vmax=3, interpolation='none')
         axs[0, i].set_title(

@@ -182,9 +182,7 @@ def free_fraction(mask: Tensor, allowed: tuple[int, ...] = (BACKGROUND,)) -> Ten
     Returns:
         ``B`` fractions.
     """
-    free = torch.zeros_like(mask, dtype=torch.bool)
-    for cls in allowed:
-        free |= mask == cls
+    free = torch.isin(mask, torch.tensor(allowed, device=mask.device))
     return free.flatten(1).float().mean(1)
 
 
