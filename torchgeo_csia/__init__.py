@@ -5,3 +5,19 @@ Submodules are imported on use, so that :mod:`torchgeo_csia.transforms` and
 """
 
 __version__ = '0.1.0'
+
+
+def _register() -> None:
+    # TorchGeo's weights API learns our models on import, where torchgeo is installed
+    # (the GPU training side runs without it)
+    try:
+        from .models._registry import register
+    except ImportError:  # pragma: no cover
+        return
+    try:
+        register()
+    except ImportError:  # pragma: no cover
+        pass
+
+
+_register()

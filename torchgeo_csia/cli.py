@@ -14,13 +14,35 @@ def _demo(args: argparse.Namespace) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     import numpy as np
+    import torch
     from lightning.pytorch import Trainer
     from torchgeo.datasets.utils import percentile_normalization
 
     from .datamodules import SPARCSDataModule
+    from .datamodules.sparcs import _BatchAugmentation
     from .datasets import IGNORE_INDEX, SPARCS
     from .datasets.synthetic import write_sample
+    from .transforms import RandomCloudShadow, RandomShadowForClouds, RandomSnow
 
+    torch.manual_seed(args.seed)
+    if args.image == 'data':
+        raise SystemExit(
+            'the shipped inpainters are 3-band (photo); --image data has no weights'
+        )
+    source = 'sparcs' if args.source == 'bank' else 'procedural'
+    csia: list[torch.nn.Module] = [
+        RandomCloudShadow(
+            'CLOUD_SPARCS_PHOTO',
+            'SHADOW_SPARCS_PHOTO',
+            p=args.p,
+            min_free=args.min_free,
+            source=source,
+        ),
+        RandomShadowForClouds('SHADOW_SPARCS_PHOTO', p=args.p),
+        RandomSnow(
+            'SNOW_SPARCS_PHOTO', p=args.p / 2, min_free=args.min_free, source=source
+        ),
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         root = args.root
         if root is None:
@@ -40,25 +62,34 @@ def _demo(args: argparse.Namespace) -> None:
         dm.setup('fit')
         dm.trainer = Trainer(accelerator='cpu', logger=False)
         dm.trainer.training = True
-        batch = next(iter(dm.train_dataloader()))
-        batch = dm.on_after_batch_transfer(batch, 0)
-    n = len(batch['image'])
-    fig, axs = plt.subplots(2, n, figsize=(3 * n, 6.4), squeeze=False)
-    rgb = [3, 2, 1] if args.image == 'data' else [0, 1, 2]
+        raw = next(iter(dm.train_dataloader()))
+        # before: normalised only; after: the same batch through the CSIA modes
+        before = dm.aug(raw)
+        after = _BatchAugmentation(*csia)(dict(before))
+    n = len(before['image'])
+    fig, axs = plt.subplots(4, n, figsize=(2.6 * n, 10.8), squeeze=False)
     cmap = SPARCS.colormap('csia')
     for i in range(n):
-        img = batch['image'][i, rgb].permute(1, 2, 0).numpy()
-        axs[0, i].imshow(percentile_normalization(img, 1, 99))
-        mask = np.ma.masked_equal(batch['mask'][i].numpy(), IGNORE_INDEX)
-        axs[1, i].imshow(mask, cmap=cmap, vmin=0, vmax=3, interpolation='none')
-        axs[0, i].set_title(
-            f'sun az {batch["sun_azimuth"][i]:.0f}, el {batch["sun_elevation"][i]:.0f}'
-        )
+        changed = (after['mask'][i] != before['mask'][i]).numpy()
+        for row, (b, title) in enumerate([(before, 'before'), (after, 'after')]):
+            img = b['image'][i, :3].permute(1, 2, 0).numpy()
+            axs[2 * row, i].imshow(np.clip(percentile_normalization(img, 0, 100), 0, 1))
+            mask = np.ma.masked_equal(b['mask'][i].numpy(), IGNORE_INDEX)
+            axs[2 * row + 1, i].imshow(
+                mask, cmap=cmap, vmin=0, vmax=3, interpolation='none'
+            )
+            if row == 1 and changed.any():
+                for ax in axs[2:, i]:
+                    ax.contour(changed, levels=[0.5], colors='red', linewidths=0.8)
+            axs[2 * row, i].set_title(
+                f'{title}' + (' (changed)' if row and changed.any() else '')
+            )
         for ax in axs[:, i]:
             ax.axis('off')
     fig.suptitle(
-        'SPARCS training batch: image / mask (grey bg, black shadow, '
-        'cyan snow, white cloud)'
+        'CSIA on a SPARCS batch: image and mask before (rows 1-2) and after (rows 3-4);'
+        ' red: inserted structures\n'
+        '(mask: grey bg, black shadow, cyan snow, white cloud)'
     )
     fig.tight_layout()
     fig.savefig(args.out, dpi=80)
@@ -69,6 +100,111 @@ def _bench_data(args: argparse.Namespace) -> None:
     from .bench_data import run
 
     run(count=args.scenes, size=args.size, patches=args.patches)
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from .bench import run
+
+    run(
+        batch=args.batch_size,
+        bands=args.bands,
+        size=args.size,
+        encoder=args.encoder,
+        repeat=args.repeat,
+        device=args.device,
+    )
+
+
+def _build_bank(args: argparse.Namespace) -> None:
+    from .bank import build_bank
+
+    bank = build_bank(args.root, split=args.split, size=args.size, limit=args.limit)
+    bank.save(args.out)
+    print(
+        f'wrote {args.out}: {bank.meta["pairs"]} cloud/shadow pairs, '
+        f'{bank.meta["snow_masks"]} snow masks from {len(bank.meta["scenes"])} '
+        f'{args.split} scenes'
+    )
+
+
+def _pack(args: argparse.Namespace) -> None:
+    from .pack import pack_scenes
+
+    records = pack_scenes(args.root, args.out, image=args.image)
+    print(f'packed {len(records)} scenes into {args.out}')
+
+
+def _train_inpainter(args: argparse.Namespace) -> None:
+    import json
+
+    import torch
+
+    from .inpainting import TrainConfig, export, load_pack, train
+
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    pack = load_pack(args.pack, device)
+    cfg = TrainConfig(
+        cls=args.cls,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        size=args.size,
+        lr=args.lr,
+        texture=args.texture,
+        dilate=args.dilate,
+        encoder=args.encoder,
+        decoder_channels=tuple(args.decoder_channels),
+        hole_channel=not args.no_hole_channel,
+        seed=args.seed,
+    )
+    model = train(
+        pack, cfg, args.out, resume=not args.restart, max_minutes=args.max_minutes
+    )
+    stem = f'csia_inpainter_{args.cls}_{pack.image}'
+    path = export(model, args.out, stem)
+    with open(path.replace('.pth', '.json'), 'w') as f:
+        json.dump(
+            {
+                'config': json.loads(json.dumps(cfg.__dict__)),
+                'steps_done': getattr(model, 'steps_done', cfg.steps),
+                'train_scenes': [pack.records[i]['scene'] for i in pack.split('train')],
+                'image': pack.image,
+            },
+            f,
+            indent=1,
+        )
+    print(f'wrote {path}')
+
+
+def _evaluate_inpainters(args: argparse.Namespace) -> None:
+    import json
+
+    import torch
+
+    from .inpainting import evaluate, load_exported, load_pack
+
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    pack = load_pack(args.pack, device)
+    bands = pack.images.shape[1]
+    models = {
+        # several weights: name each by its training folder
+        (
+            os.path.basename(os.path.dirname(os.path.abspath(w)))
+            if len(args.weights) > 1
+            else os.path.basename(w).rsplit('-', 1)[0]
+        ): load_exported(w, bands, device)
+        for w in args.weights
+    }
+    rows = evaluate(pack, models, args.cls, count=args.count)
+    print('| class | method | L1 | PSNR (dB) | texture ratio | crops |')
+    print('|---|---|---|---|---|---|')
+    for r in rows:
+        print(
+            f'| {r["class"]} | {r["method"]} | {r["l1"]:.4f} | {r["psnr"]:.2f} | '
+            f'{r["texture"]:.2f} | {r["crops"]} |'
+        )
+    if args.json:
+        with open(args.json, 'a') as f:
+            f.write(json.dumps(rows) + '\n')
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -82,12 +218,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     sub = parser.add_subparsers(dest='command', required=True)
 
-    demo = sub.add_parser('demo', help='draw a SPARCS training batch into a figure')
+    demo = sub.add_parser(
+        'demo', help='a SPARCS training batch before and after CSIA, as a figure'
+    )
     demo.add_argument('--root', help='SPARCS folder (default: a generated sample)')
     demo.add_argument('--image', choices=['data', 'photo'], default='photo')
     demo.add_argument('--batch-size', type=int, default=6)
     demo.add_argument('--patch-size', type=int, default=256)
     demo.add_argument('--out', default='demo.png', help='figure to write')
+    demo.add_argument('--p', type=float, default=1.0, help='CSIA probability')
+    demo.add_argument('--min-free', type=float, default=0.3, help='CSIA reach')
+    demo.add_argument('--source', choices=['bank', 'procedural'], default='bank')
+    demo.add_argument('--seed', type=int, default=0)
     demo.set_defaults(func=_demo)
 
     bench = sub.add_parser(
@@ -97,6 +239,78 @@ def main(argv: Sequence[str] | None = None) -> None:
     bench.add_argument('--size', type=int, default=1000)
     bench.add_argument('--patches', type=int, default=300)
     bench.set_defaults(func=_bench_data)
+
+    gpu = sub.add_parser(
+        'bench', help="CSIA img/s per mode against the authors' per-sample pattern"
+    )
+    gpu.add_argument('--batch-size', type=int, default=32)
+    gpu.add_argument('--bands', type=int, default=10)
+    gpu.add_argument('--size', type=int, default=256)
+    gpu.add_argument('--encoder', default='tu-efficientnet_b0')
+    gpu.add_argument('--repeat', type=int, default=10)
+    gpu.add_argument('--device', help='default: cuda when available')
+    gpu.set_defaults(func=_bench)
+
+    bank = sub.add_parser(
+        'build-bank', help='cut cloud/shadow pairs and snow masks from SPARCS labels'
+    )
+    bank.add_argument('--root', required=True, help='SPARCS folder')
+    bank.add_argument('--split', default='train')
+    bank.add_argument('--size', type=int, default=256)
+    bank.add_argument('--limit', type=int, default=400, help='most entries per kind')
+    bank.add_argument('--out', default='structure_bank.npz')
+    bank.set_defaults(func=_build_bank)
+
+    pack = sub.add_parser(
+        'pack', help='pack SPARCS scenes for training away from the geo stack'
+    )
+    pack.add_argument('--root', required=True, help='SPARCS folder')
+    pack.add_argument('--image', choices=['data', 'photo'], default='photo')
+    pack.add_argument('--out', required=True, help='pack folder to write')
+    pack.set_defaults(func=_pack)
+
+    tr = sub.add_parser('train-inpainter', help='train a CSIA inpainter on a pack')
+    tr.add_argument('--pack', required=True, help='folder written by "pack"')
+    tr.add_argument(
+        '--class', dest='cls', choices=['cloud', 'shadow', 'snow'], required=True
+    )
+    tr.add_argument('--out', required=True, help='checkpoint and weights folder')
+    tr.add_argument('--steps', type=int, default=2000)
+    tr.add_argument('--batch-size', type=int, default=32)
+    tr.add_argument('--size', type=int, default=256)
+    tr.add_argument('--lr', type=float, default=1e-3)
+    tr.add_argument(
+        '--texture', type=float, default=1.0, help='weight of the gradient L1'
+    )
+    tr.add_argument('--dilate', type=int, default=4, help='hole dilation in pixels')
+    tr.add_argument('--encoder', default='tu-tinynet_c')
+    tr.add_argument(
+        '--decoder-channels', type=int, nargs='+', default=[128, 64, 32, 16, 16]
+    )
+    tr.add_argument('--no-hole-channel', action='store_true')
+    tr.add_argument('--seed', type=int, default=0)
+    tr.add_argument('--max-minutes', type=float)
+    tr.add_argument(
+        '--restart', action='store_true', help='ignore a checkpoint in --out'
+    )
+    tr.add_argument('--device')
+    tr.set_defaults(func=_train_inpainter)
+
+    ev = sub.add_parser(
+        'evaluate-inpainters',
+        help='hole reconstruction on held-out scenes against mean and diffusion fills',
+    )
+    ev.add_argument('--pack', required=True)
+    ev.add_argument(
+        '--class', dest='cls', choices=['cloud', 'shadow', 'snow'], required=True
+    )
+    ev.add_argument(
+        '--weights', nargs='+', required=True, help='.pth files from train-inpainter'
+    )
+    ev.add_argument('--count', type=int, default=256, help='held-out crops')
+    ev.add_argument('--json', help='append the rows to this file')
+    ev.add_argument('--device')
+    ev.set_defaults(func=_evaluate_inpainters)
 
     args = parser.parse_args(argv)
     args.func(args)

@@ -80,3 +80,38 @@ class TestSPARCSDataModule:
             f'--trainer.default_root_dir={tmp_path}',
         ]
         main(args)
+
+    def test_fit_cli_with_csia(self, tmp_path: Path) -> None:
+        config = os.path.join(HERE, 'conf', 'sparcs_csia.yaml')
+        args = [
+            'fit',
+            '--config',
+            config,
+            '--data.dict_kwargs.paths',
+            os.path.join(DATA, 'usgs'),
+            '--trainer.accelerator=cpu',
+            '--trainer.fast_dev_run=1',
+            f'--trainer.default_root_dir={tmp_path}',
+        ]
+        main(args)
+
+    def test_csia_in_train_aug(self) -> None:
+        import torch
+
+        from torchgeo_csia.transforms import RandomCloudShadow
+
+        aug = RandomCloudShadow(
+            'CLOUD_SPARCS_PHOTO', 'SHADOW_SPARCS_PHOTO', p=1.0, min_free=0.0
+        )
+        dm = datamodule(csia=[aug], patch_size=64)
+        dm.setup('fit')
+        dm.trainer = Trainer(accelerator='cpu', max_epochs=1, logger=False)
+        dm.trainer.training = True
+        batch = next(iter(dm.train_dataloader()))
+        mask = batch['mask'].clone()
+        out = dm.on_after_batch_transfer(batch, 0)
+        assert set(out['mask'].unique().tolist()) <= {0, 1, 2, 3, 255}
+        # every sample with background changed; the sun geometry reached the module
+        eligible = (mask == 0).flatten(1).any(1)
+        assert torch.equal(aug._params['eligible'], eligible)
+        assert 'shadow_shift' in aug._params and aug._sun is None

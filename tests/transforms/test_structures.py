@@ -16,7 +16,7 @@ from torchgeo_csia.transforms.structures import (
     paint_labels,
     paste,
     shadow_offsets,
-    shift_masks,
+    shift,
 )
 
 LABELS = [BACKGROUND, SHADOW, SNOW, CLOUD, 255]
@@ -73,10 +73,10 @@ def test_shadow_offsets_direction() -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(batches(), st.integers(-30, 30), st.integers(-30, 30))
-def test_shift_masks(data: tuple[torch.Tensor, torch.Tensor], dy: int, dx: int) -> None:
+def test_shift(data: tuple[torch.Tensor, torch.Tensor], dy: int, dx: int) -> None:
     _, hole = data
     b, h, w = hole.shape
-    out = shift_masks(hole, torch.full((b,), float(dy)), torch.full((b,), float(dx)))
+    out = shift(hole, torch.full((b,), float(dy)), torch.full((b,), float(dx)))
     ref = torch.zeros_like(hole)
     ys, ye = max(dy, 0), min(h + dy, h)
     xs, xe = max(dx, 0), min(w + dx, w)
@@ -85,10 +85,10 @@ def test_shift_masks(data: tuple[torch.Tensor, torch.Tensor], dy: int, dx: int) 
     torch.testing.assert_close(out, ref)
 
 
-def test_shift_masks_per_sample() -> None:
+def test_shift_per_sample() -> None:
     hole = torch.zeros(2, 5, 5, dtype=torch.bool)
     hole[:, 2, 2] = True
-    out = shift_masks(hole, torch.tensor([1.0, -2.0]), torch.tensor([0.0, 1.0]))
+    out = shift(hole, torch.tensor([1.0, -2.0]), torch.tensor([0.0, 1.0]))
     assert out[0, 3, 2] and out[1, 0, 3] and out.sum() == 2
 
 

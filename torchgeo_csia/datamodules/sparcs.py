@@ -13,6 +13,7 @@ from torchgeo.datasets.utils import Sample
 
 from ..datasets import SPARCS
 from ..samplers import SceneGriddedSampler, SceneRandomSampler
+from ..transforms import sun_geometry
 
 #: Per image type: (mean, std) that :class:`kornia.augmentation.Normalize` applies.
 #: ``data``: raw counts to top-of-atmosphere reflectance (DN * 2e-5 - 0.1, the MTL
@@ -29,15 +30,26 @@ class _BatchAugmentation(nn.Module):
 
     The datamodule is no :class:`~torch.nn.Module`, so Lightning never moves its
     augmentations; those that hold networks (CSIA inpainters) are moved here, once
-    per device, before they run.
+    per device, before they run. Kornia runs at most one mix augmentation (the CSIA
+    classes are ones) per ``AugmentationSequential``, so each gets its own.
     """
 
     def __init__(self, *augs: nn.Module) -> None:
         super().__init__()
-        self.seq = K.AugmentationSequential(
-            *augs,  # type: ignore[arg-type]
-            data_keys=None,
-            keepdim=True,
+        groups: list[list[nn.Module]] = []
+        for aug in augs:
+            mix = isinstance(aug, K.MixAugmentationBaseV2)
+            if mix or not groups or isinstance(groups[-1][0], K.MixAugmentationBaseV2):
+                groups.append([aug])
+            else:
+                groups[-1].append(aug)
+        self.stages = nn.ModuleList(
+            K.AugmentationSequential(
+                *group,  # type: ignore[arg-type]
+                data_keys=None,
+                keepdim=True,
+            )
+            for group in groups
         )
 
     def forward(self, batch: Sample) -> Sample:
@@ -46,8 +58,11 @@ class _BatchAugmentation(nn.Module):
             b.device != device for b in self.buffers()
         ):
             self.to(device)
-        out: Sample = self.seq(batch)
-        return out
+        # Kornia hands the CSIA modules image and mask only; the sun comes this way
+        with sun_geometry(self, batch.get('sun_azimuth'), batch.get('sun_elevation')):
+            for stage in self.stages:
+                batch = stage(batch)
+        return batch
 
 
 class SPARCSDataModule(GeoDataModule):

@@ -1,9 +1,32 @@
-"""CSIA transforms: pure tensor functions (:mod:`.structures`).
+"""CSIA transforms.
 
-This package imports with torch alone (no rasterio or geopandas), so it runs on a GPU
-machine without the geo stack.
+Kornia batch augmentations (:mod:`.csia`), structure sources (:mod:`.sources`) and
+the pure tensor functions behind them (:mod:`.structures`).
+
+This package imports with torch, kornia and segmentation-models-pytorch alone (no
+rasterio or geopandas), so it runs on a GPU machine without the geo stack.
 """
 
 from . import structures
+from .csia import (
+    RandomCloudShadow,
+    RandomCopyPaste,
+    RandomShadowForClouds,
+    RandomSnow,
+    labels_of,
+    sun_geometry,
+)
+from .sources import ProceduralStructures, StructureBank, StructureSource
 
-__all__ = ('structures',)
+__all__ = (
+    'ProceduralStructures',
+    'RandomCloudShadow',
+    'RandomCopyPaste',
+    'RandomShadowForClouds',
+    'RandomSnow',
+    'StructureBank',
+    'StructureSource',
+    'labels_of',
+    'structures',
+    'sun_geometry',
+)

@@ -118,24 +118,50 @@ def shadow_offsets(
     return length * torch.cos(azimuth), -length * torch.sin(azimuth)
 
 
-def shift_masks(masks: Tensor, dy: Tensor, dx: Tensor) -> Tensor:
-    """Shift each boolean mask by its own whole-pixel offset, filling with False.
+def shift(x: Tensor, dy: Tensor, dx: Tensor) -> Tensor:
+    """Shift each sample by its own whole-pixel offset, filling with zeros (False).
 
     Args:
-        masks: ``B x H x W`` boolean.
+        x: ``B x H x W`` or ``B x C x H x W`` (masks or images).
         dy: ``B`` row shifts (rounded).
         dx: ``B`` column shifts (rounded).
 
     Returns:
-        ``B x H x W`` boolean.
+        Shifted *x*, same shape and dtype: ``out[..., i, j] = x[..., i - dy, j - dx]``.
     """
-    b, h, w = masks.shape
-    rows = torch.arange(h, device=masks.device)[None] - dy.round().long()[:, None]
-    cols = torch.arange(w, device=masks.device)[None] - dx.round().long()[:, None]
+    x4 = x if x.ndim == 4 else x[:, None]
+    b, c, h, w = x4.shape
+    dev = x.device
+    rows = torch.arange(h, device=dev)[None] - dy.to(dev).round().long()[:, None]
+    cols = torch.arange(w, device=dev)[None] - dx.to(dev).round().long()[:, None]
     valid = ((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None]
-    batch = torch.arange(b, device=masks.device)[:, None, None]
-    out = masks[batch, rows.clamp(0, h - 1)[:, :, None], cols.clamp(0, w - 1)[:, None]]
-    return out & valid
+    out = x4[
+        torch.arange(b, device=dev)[:, None, None, None],
+        torch.arange(c, device=dev)[None, :, None, None],
+        rows.clamp(0, h - 1)[:, None, :, None],
+        cols.clamp(0, w - 1)[:, None, None, :],
+    ]
+    out = torch.where(valid[:, None], out, torch.zeros((), dtype=x.dtype, device=dev))
+    return out if x.ndim == 4 else out[:, 0]
+
+
+def random_offsets(
+    n: int, low: float, high: float, device: torch.device | str = 'cpu'
+) -> tuple[Tensor, Tensor]:
+    """Offsets in a random direction at a random distance in ``[low, high]`` pixels.
+
+    Args:
+        n: number of offsets.
+        low: shortest distance.
+        high: longest distance.
+        device: where to draw them.
+
+    Returns:
+        ``(dy, dx)``, each ``n``.
+    """
+    angle = torch.rand(n, device=device) * (2 * math.pi)
+    dist = low + torch.rand(n, device=device) * (high - low)
+    return dist * torch.cos(angle), dist * torch.sin(angle)
 
 
 def blob_masks(
@@ -202,3 +228,33 @@ def paste(
         ``B x C x H x W``.
     """
     return torch.where(hole[:, None], filled.clamp(low, high).to(image.dtype), image)
+
+
+def pack_masks(masks: Tensor) -> Tensor:
+    """Pack boolean masks eight pixels to a byte (for compact structure banks).
+
+    Args:
+        masks: ``N x H x W`` boolean, ``W`` a multiple of 8.
+
+    Returns:
+        ``N x H x W/8`` uint8.
+    """
+    if masks.shape[-1] % 8:
+        raise ValueError(f'mask width must be a multiple of 8, got {masks.shape[-1]}')
+    bits = masks.reshape(*masks.shape[:-1], -1, 8).to(torch.uint8)
+    weights = torch.tensor([1, 2, 4, 8, 16, 32, 64, 128], dtype=torch.uint8)
+    return (bits * weights.to(masks.device)).sum(-1, dtype=torch.uint8)
+
+
+def unpack_masks(packed: Tensor) -> Tensor:
+    """Inverse of :func:`pack_masks`.
+
+    Args:
+        packed: ``N x H x W/8`` uint8.
+
+    Returns:
+        ``N x H x W`` boolean.
+    """
+    shifts = torch.arange(8, dtype=torch.uint8, device=packed.device)
+    bits = (packed[..., None] >> shifts) & 1
+    return bits.reshape(*packed.shape[:-1], -1).bool()

@@ -1,0 +1,278 @@
+from collections.abc import Callable
+
+import kornia.augmentation as K
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from torchgeo_csia.models import Inpainter
+from torchgeo_csia.transforms import (
+    ProceduralStructures,
+    RandomCloudShadow,
+    RandomCopyPaste,
+    RandomShadowForClouds,
+    RandomSnow,
+    StructureBank,
+    sun_geometry,
+)
+from torchgeo_csia.transforms.csia import _CSIABase
+
+SCHEME = {0, 1, 2, 3, 255}
+
+
+def tiny(bands: int, hole_channel: bool = True) -> Inpainter:
+    # a real (small) network, so every code path runs a forward pass
+    net = nn.Sequential(
+        nn.Conv2d(bands + int(hole_channel), 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.Conv2d(8, bands, 3, padding=1),
+        nn.Sigmoid(),
+    )
+    return Inpainter(net, bands, hole_channel)
+
+
+def bank(size: int = 32) -> StructureBank:
+    g = torch.Generator().manual_seed(0)
+    cloud = torch.rand(5, size, size, generator=g) < 0.3
+    shadow = torch.rand(5, size, size, generator=g) < 0.2
+    snow = torch.rand(3, size, size, generator=g) < 0.4
+    return StructureBank(cloud, shadow, snow, {'test': True})
+
+
+MODES: dict[str, Callable[[int, float], _CSIABase]] = {
+    'cloud_shadow': lambda c, p: RandomCloudShadow(tiny(c), tiny(c), p=p),
+    'cloud_shadow_bg_snow': lambda c, p: RandomCloudShadow(
+        tiny(c), tiny(c), p=p, allowed=('background', 'snow'), source=bank()
+    ),
+    'cloud_shadow_paired': lambda c, p: RandomCloudShadow(
+        tiny(c), tiny(c, False), p=p, source=bank(), shadow_mode='paired'
+    ),
+    'snow': lambda c, p: RandomSnow(tiny(c), p=p),
+    'snow_background': lambda c, p: RandomSnow(tiny(c), p=p, min_free=0.0),
+    'shadow_for_clouds': lambda c, p: RandomShadowForClouds(tiny(c), p=p),
+    'copy_paste': lambda c, p: RandomCopyPaste('cloud', p=p),
+}
+#: modes whose every selected sample is sure to change (the others may find no room)
+ALWAYS = {'cloud_shadow', 'cloud_shadow_bg_snow', 'cloud_shadow_paired', 'snow'}
+
+
+@st.composite
+def batches(draw: st.DrawFn) -> tuple[torch.Tensor, torch.Tensor]:
+    b = draw(st.integers(1, 4))
+    c = draw(st.integers(1, 5))
+    h = draw(st.sampled_from([16, 24, 32]))
+    w = draw(st.sampled_from([16, 32]))
+    g = torch.Generator().manual_seed(draw(st.integers(0, 2**31 - 1)))
+    image = torch.rand(b, c, h, w, generator=g)
+    # per sample: label-free, background+snow, or blocks of every label
+    kinds = torch.randint(0, 3, (b,), generator=g)
+    mixed = torch.tensor([0, 1, 2, 3, 255])[
+        torch.randint(0, 5, (b, h // 8, w // 8), generator=g)
+    ]
+    mixed = mixed.repeat_interleave(8, 1).repeat_interleave(8, 2)
+    snowy = torch.where(torch.rand(b, h, w, generator=g) < 0.3, 2, 0)
+    mask = torch.where(
+        kinds[:, None, None] == 0,
+        0,
+        torch.where(kinds[:, None, None] == 1, snowy, mixed),
+    )
+    return image, mask
+
+
+def changed(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a != b).flatten(1).any(1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    batches(),
+    st.sampled_from(sorted(MODES)),
+    st.sampled_from([0.0, 0.5, 1.0]),
+    st.integers(0, 1000),
+)
+def test_properties(
+    data: tuple[torch.Tensor, torch.Tensor], mode: str, p: float, seed: int
+) -> None:
+    image, mask = data
+    aug = MODES[mode](image.shape[1], p)
+    image0, mask0 = image.clone(), mask.clone()
+    torch.manual_seed(seed)
+    out_image, out_mask = aug(image, mask)
+    # inputs untouched, shapes and dtypes kept, labels in the scheme, finite
+    assert torch.equal(image, image0) and torch.equal(mask, mask0)
+    assert out_image.shape == image.shape and out_image.dtype == image.dtype
+    assert out_mask.shape == mask.shape and out_mask.dtype == mask.dtype
+    assert set(out_mask.unique().tolist()) <= SCHEME
+    assert torch.isfinite(out_image).all()
+    # outside the holes nothing changes; inside, the painted class
+    params = aug._params
+    holes = torch.zeros_like(mask, dtype=torch.bool)
+    idx = params['indices']
+    for cls, hole in zip(params['classes'].tolist(), params['holes'], strict=False):
+        holes[idx] |= hole
+        assert (out_mask[idx][hole] == cls).all()
+    assert torch.equal(out_mask[~holes], mask[~holes])
+    assert torch.equal(
+        out_image.permute(1, 0, 2, 3)[:, ~holes], image.permute(1, 0, 2, 3)[:, ~holes]
+    )
+    # only eligible samples change; p=0 is the identity; p=1 changes every eligible one
+    eligible = params['eligible']
+    moved = changed(out_mask, mask)
+    assert not (moved & ~eligible).any()
+    if p == 0.0:
+        assert torch.equal(out_image, image) and torch.equal(out_mask, mask)
+    if p == 1.0 and mode in ALWAYS:
+        assert torch.equal(moved, eligible)
+
+
+def test_seeded_and_sequential() -> None:
+    image = torch.rand(3, 4, 32, 32)
+    mask = torch.zeros(3, 32, 32, dtype=torch.long)
+    mask[2, :4] = 3
+    aug = RandomCloudShadow(tiny(4), tiny(4), p=0.7)
+    seq = K.AugmentationSequential(
+        aug, K.RandomHorizontalFlip(p=0.0), data_keys=None, keepdim=True
+    )
+    outs = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        batch = {'image': image, 'mask': mask, 'sun_azimuth': torch.full((3,), 120.0)}
+        with sun_geometry(seq, batch['sun_azimuth'], torch.full((3,), 35.0)):
+            outs.append(seq(batch))
+    assert torch.equal(outs[0]['image'], outs[1]['image'])
+    assert torch.equal(outs[0]['mask'], outs[1]['mask'])
+    assert outs[0]['mask'].dtype == torch.long and outs[0]['mask'].shape == mask.shape
+    assert torch.equal(outs[0]['sun_azimuth'], torch.full((3,), 120.0))
+    assert aug._sun is None  # geometry only lasts for the call
+
+
+def test_shadow_falls_away_from_sun() -> None:
+    # sun in the south-east: shadows go north-west (up and left)
+    aug = RandomCloudShadow(tiny(3), tiny(3), p=1.0)
+    image, mask = torch.rand(4, 3, 64, 64), torch.zeros(4, 64, 64, dtype=torch.long)
+    with sun_geometry(aug, torch.full((4,), 135.0), torch.full((4,), 45.0)):
+        aug(image, mask)
+    dy, dx = aug._params['shadow_shift'].unbind(1)
+    assert (dy < 0).all() and (dx < 0).all()
+    assert torch.allclose(dy, dx, atol=1e-3)
+
+
+def test_autocast_bf16_and_zeroed_hole_mode() -> None:
+    aug = RandomSnow(tiny(2, hole_channel=False), p=1.0, autocast=torch.bfloat16)
+    image, mask = torch.rand(2, 2, 32, 32), torch.zeros(2, 32, 32, dtype=torch.long)
+    out_image, out_mask = aug(image, mask)
+    assert out_image.dtype == torch.float32 and torch.isfinite(out_image).all()
+    assert (out_mask == 2).any()
+
+
+def test_output_feeds_autograd() -> None:
+    aug = RandomCloudShadow(tiny(3), tiny(3), p=1.0)
+    out_image, _ = aug(
+        torch.rand(2, 3, 32, 32), torch.zeros(2, 32, 32, dtype=torch.long)
+    )
+    seg = nn.Conv2d(3, 4, 1)
+    seg(out_image).sum().backward()  # no inference tensor saved for backward
+    assert seg.weight.grad is not None
+
+
+def test_inpainters_stay_in_eval() -> None:
+    aug = RandomSnow(tiny(3))
+    aug.train()
+    assert not aug.nets['2'].training
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda() -> None:
+    aug = RandomCloudShadow(tiny(3), tiny(3), p=1.0, autocast=torch.bfloat16)
+    image = torch.rand(4, 3, 64, 64, device='cuda')
+    mask = torch.zeros(4, 64, 64, dtype=torch.long, device='cuda')
+    out_image, out_mask = aug(image, mask)
+    assert out_image.is_cuda and (out_mask == 3).any()
+
+
+@pytest.mark.parametrize(
+    'build, match',
+    [
+        (lambda: RandomCopyPaste('fog'), 'unknown class'),
+        (lambda: RandomCopyPaste(7), 'unknown class'),
+        (lambda: RandomCopyPaste('background'), 'not a structure'),
+        (lambda: RandomSnow(tiny(3), p=1.5), 'p must be'),
+        (lambda: RandomSnow(tiny(3), min_free=2.0), 'min_free'),
+        (
+            lambda: RandomCloudShadow(tiny(3), tiny(3), allowed=('cloud',)),
+            'background and snow',
+        ),
+        (
+            lambda: RandomCloudShadow(tiny(3), tiny(3), shadow_mode='north'),
+            'shadow_mode',
+        ),
+        (lambda: ProceduralStructures(coverage=(0.5, 0.2)), 'coverage'),
+    ],
+)
+def test_bad_arguments(build: Callable[[], object], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        build()
+
+
+def test_not_an_inpainter() -> None:
+    with pytest.raises(TypeError, match='cloud inpainter'):
+        RandomCloudShadow(nn.Identity(), tiny(3))
+
+
+@pytest.mark.parametrize(
+    'image, mask, match',
+    [
+        (
+            torch.rand(2, 4, 32, 32),
+            torch.zeros(2, 32, 32, dtype=torch.long),
+            'takes B x 3',
+        ),
+        (torch.rand(2, 3, 32, 32), torch.zeros(2, 32, dtype=torch.long), 'B x H x W'),
+        (torch.rand(2, 3, 32, 32), torch.zeros(2, 32, 32, dtype=torch.bool), 'integer'),
+        (torch.rand(2, 3, 32, 32), torch.full((2, 32, 32), 0.5), 'fractions'),
+        (
+            torch.rand(2, 3, 16, 16),
+            torch.zeros(2, 32, 32, dtype=torch.long),
+            'matching',
+        ),
+    ],
+)
+def test_bad_inputs(image: torch.Tensor, mask: torch.Tensor, match: str) -> None:
+    aug = RandomCloudShadow(tiny(3), tiny(3), p=1.0)
+    with pytest.raises(ValueError, match=match):
+        aug(image, mask)
+
+
+def test_bank_roundtrip_and_pairs(tmp_path) -> None:
+    b = bank(32)
+    path = tmp_path / 'bank.npz'
+    b.save(path)
+    loaded = StructureBank.load(path)
+    assert torch.equal(loaded.pairs, b.pairs) and torch.equal(
+        loaded.snow_masks, b.snow_masks
+    )
+    assert loaded.meta == {'test': True}
+    # one draw keeps a cloud with its own shadow, flipped alike
+    one = StructureBank(b.pairs[:1, 0], b.pairs[:1, 1], b.snow_masks, {})
+    cloud, shadow = one.clouds(16, 32, 32, torch.device('cpu'))
+    assert shadow is not None
+    for c, s in zip(cloud, shadow, strict=False):
+        variants = [(b.pairs[0, 0], b.pairs[0, 1])]
+        for f in (
+            lambda x: x.flip(-1),
+            lambda x: x.flip(-2),
+            lambda x: x.transpose(-1, -2),
+        ):
+            variants += [(f(x), f(y)) for x, y in variants]
+        assert any(torch.equal(c, x) and torch.equal(s, y) for x, y in variants)
+    assert one.snow(2, 64, 48, torch.device('cpu')).shape == (2, 64, 48)
+
+
+def test_bank_load_error(tmp_path) -> None:
+    path = tmp_path / 'x.npz'
+    path.write_bytes(b'nope')
+    with pytest.raises(ValueError, match='not a structure bank'):
+        StructureBank.load(path)

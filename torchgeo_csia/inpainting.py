@@ -1,0 +1,406 @@
+"""Train and evaluate CSIA inpainters on a scene pack (torch, Pillow and smp only).
+
+The network learns to reconstruct real structures whose pixels were holed (the
+authors' idea), with holes that cover whole objects (the class's pixels in the crop,
+dilated), so no part of the structure is left in the context to copy: at
+augmentation time the structure is painted onto clear ground, and training should
+look like that. Loss: L1 on the hole plus an L1 on image gradients (a texture term;
+see :func:`texture_ratio` for how it is measured).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+
+from .models.inpainter import Inpainter, inpainter
+from .transforms.csia import CLASS_NAMES
+from .transforms.structures import paste
+
+
+@dataclass
+class Pack:
+    """Scenes in memory.
+
+    ``images`` N x C x H x W float (normalised), ``labels`` N x H x W uint8 (csia
+    scheme), ``records`` from ``scenes.json``.
+    """
+
+    images: Tensor
+    labels: Tensor
+    records: list[dict[str, Any]]
+    image: str
+
+    def split(self, *names: str) -> list[int]:
+        """Indices of the scenes in the named splits."""
+        return [i for i, r in enumerate(self.records) if r['split'] in names]
+
+
+def load_pack(folder: str, device: str | torch.device = 'cpu') -> Pack:
+    """Read a pack written by :func:`torchgeo_csia.pack.pack_scenes`.
+
+    Raises:
+        ValueError: If *folder* is not a pack.
+    """
+    meta_path = os.path.join(folder, 'scenes.json')
+    if not os.path.exists(meta_path):
+        raise ValueError(f'{folder} is not a scene pack (no scenes.json)')
+    with open(meta_path) as f:
+        meta = json.load(f)
+    images, labels = [], []
+    for r in meta['scenes']:
+        base = os.path.join(folder, r['scene'])
+        if meta['image'] == 'photo':
+            img = np.asarray(Image.open(base + '.jpg').convert('RGB')).transpose(
+                2, 0, 1
+            )
+        else:
+            img = np.load(base + '.npy')
+        images.append(torch.from_numpy(img.astype(np.float32)))
+        labels.append(torch.from_numpy(np.array(Image.open(base + '.png'))))
+    mean, std = meta['normalization']
+    stack = (torch.stack(images) - mean) / std
+    return Pack(
+        stack.to(device), torch.stack(labels).to(device), meta['scenes'], meta['image']
+    )
+
+
+def hole_of(labels: Tensor, cls: int, dilate: int) -> Tensor:
+    """The class's pixels, dilated by *dilate* pixels (so the whole object is holed)."""
+    m = (labels == cls).float()[:, None]
+    if dilate:
+        m = F.max_pool2d(m, 2 * dilate + 1, stride=1, padding=dilate)
+    return m[:, 0] > 0
+
+
+def crop_sites(
+    labels: Tensor, scenes: list[int], cls: int, size: int, share: tuple[float, float]
+) -> Tensor:
+    """``K x 3`` (scene, row, col) of crops whose class share lies in *share*."""
+    stride = 16
+    sites = []
+    for s in scenes:
+        m = (labels[s] == cls).float()[None, None]
+        frac = F.avg_pool2d(m, size, stride=stride)[0, 0]
+        ok = torch.nonzero((frac >= share[0]) & (frac <= share[1]))
+        sites.append(torch.cat([torch.full_like(ok[:, :1], s), ok * stride], 1))
+    return torch.cat(sites) if sites else torch.zeros(0, 3, dtype=torch.long)
+
+
+def crops(pack: Pack, sites: Tensor, size: int) -> tuple[Tensor, Tensor]:
+    """Images and labels of the crops at *sites*."""
+    imgs = [pack.images[s, :, y : y + size, x : x + size] for s, y, x in sites.tolist()]
+    labs = [pack.labels[s, y : y + size, x : x + size] for s, y, x in sites.tolist()]
+    return torch.stack(imgs), torch.stack(labs)
+
+
+def gradient_l1(a: Tensor, b: Tensor, where: Tensor) -> Tensor:
+    """Mean |grad a - grad b| over pixels in *where* (``B x H x W``)."""
+    loss = a.new_zeros(())
+    for dim in (-1, -2):
+        da, db = a.diff(dim=dim), b.diff(dim=dim)
+        w = (where[:, None].narrow(dim, 0, where.shape[dim] - 1)).to(a.dtype)
+        loss = loss + ((da - db).abs() * w).sum() / (w.sum() * a.shape[1]).clamp(min=1)
+    return loss
+
+
+def texture_ratio(fill: Tensor, truth: Tensor, hole: Tensor) -> float:
+    """Mean gradient magnitude of *fill* over that of *truth*, inside the hole.
+
+    1 means as much texture as the real structure; a blurred fill scores below 1.
+    """
+    num = den = 0.0
+    for dim in (-1, -2):
+        w = hole[:, None].narrow(dim, 0, hole.shape[dim] - 1).float()
+        num += (fill.diff(dim=dim).abs() * w).sum().item()
+        den += (truth.diff(dim=dim).abs() * w).sum().item()
+    return num / max(den, 1e-12)
+
+
+def diffusion_fill(image: Tensor, hole: Tensor, iters: int = 60) -> Tensor:
+    """Harmonic (diffusion) inpainting, coarse to fine: a Telea-style baseline."""
+    if min(image.shape[-2:]) >= 16:
+        coarse_img = F.avg_pool2d(image * ~hole[:, None], 2)
+        weight = F.avg_pool2d((~hole[:, None]).float(), 2)
+        coarse = coarse_img / weight.clamp(min=1e-6)
+        coarse_hole = weight[:, 0] < 0.5
+        init = F.interpolate(diffusion_fill(coarse, coarse_hole, iters), scale_factor=2)
+        x = torch.where(hole[:, None], init, image)
+    else:
+        x = torch.where(
+            hole[:, None], image[~hole[:, None].expand_as(image)].mean(), image
+        )
+    kernel = torch.tensor(
+        [[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=image.dtype, device=image.device
+    )
+    kernel = (kernel / 4).expand(image.shape[1], 1, 3, 3)
+    for _ in range(iters):
+        avg = F.conv2d(
+            F.pad(x, (1, 1, 1, 1), mode='replicate'), kernel, groups=image.shape[1]
+        )
+        x = torch.where(hole[:, None], avg, image)
+    return x
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one inpainter training run (recorded in the checkpoint)."""
+
+    cls: str = 'cloud'
+    steps: int = 2000
+    batch_size: int = 32
+    size: int = 256
+    lr: float = 1e-3
+    texture: float = 1.0
+    dilate: int = 4
+    share: tuple[float, float] = (0.03, 0.7)
+    arch: str = 'UnetPlusPlus'
+    encoder: str = 'tu-tinynet_c'
+    decoder_channels: tuple[int, ...] = (128, 64, 32, 16, 16)
+    hole_channel: bool = True
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def build(cfg: TrainConfig, bands: int) -> Inpainter:
+    """The untrained network a config describes."""
+    return inpainter(
+        bands,
+        encoder=cfg.encoder,
+        arch=cfg.arch,
+        hole_channel=cfg.hole_channel,
+        decoder_channels=cfg.decoder_channels,
+    )
+
+
+def _augment(img: Tensor, lab: Tensor) -> tuple[Tensor, Tensor]:
+    if torch.rand(()) < 0.5:
+        img, lab = img.flip(-1), lab.flip(-1)
+    if torch.rand(()) < 0.5:
+        img, lab = img.flip(-2), lab.flip(-2)
+    if torch.rand(()) < 0.5:
+        img, lab = img.transpose(-1, -2), lab.transpose(-1, -2)
+    return img, lab
+
+
+def train(
+    pack: Pack,
+    cfg: TrainConfig,
+    out: str,
+    resume: bool = True,
+    until: int | None = None,
+    max_minutes: float | None = None,
+) -> Inpainter:
+    """Train an inpainter for ``cfg.cls`` on the pack's training scenes.
+
+    Checkpoints go to ``out/last.ckpt`` every 250 steps; with *resume* a run picks up
+    from there (with the same config). A progress line is printed every 100 steps.
+    *until* stops early after that many steps, *max_minutes* after that much time
+    (the run can be resumed; the checkpoint records the steps done).
+
+    Raises:
+        ValueError: If no crop holds the class, or a checkpoint in *out* was made
+            with another config.
+    """
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        tqdm = None
+    device = pack.images.device
+    cls = CLASS_NAMES[cfg.cls]
+    torch.manual_seed(cfg.seed)
+    sites = crop_sites(pack.labels, pack.split('train'), cls, cfg.size, cfg.share)
+    if len(sites) == 0:
+        raise ValueError(f'no training crop holds {cfg.cls} within {cfg.share}')
+    model = (
+        build(cfg, pack.images.shape[1])
+        .to(device)
+        .to(memory_format=torch.channels_last)
+    )
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, cfg.lr, total_steps=cfg.steps, pct_start=0.05
+    )
+    os.makedirs(out, exist_ok=True)
+    ckpt = os.path.join(out, 'last.ckpt')
+    start = 0
+    if resume and os.path.exists(ckpt):
+        state = torch.load(ckpt, map_location=device)
+        if state['config'] != json.loads(json.dumps(asdict(cfg))):
+            raise ValueError(
+                f'{ckpt} was made with another config ({state["config"]}); '
+                'use a new output folder or resume=False'
+            )
+        model.load_state_dict(state['model'])
+        opt.load_state_dict(state['opt'])
+        sched.load_state_dict(state['sched'])
+        torch.set_rng_state(state['rng'])
+        start = state['step']
+        print(f'resumed {cfg.cls} from step {start}')
+    bar = (
+        tqdm(total=cfg.steps, initial=start, desc=cfg.cls, mininterval=10)
+        if tqdm
+        else None
+    )
+    t0 = time.time()
+    model.train()
+    stop = cfg.steps if until is None else min(until, cfg.steps)
+    for step in range(start, stop):
+        pick = sites[torch.randint(len(sites), (cfg.batch_size,))]
+        img, lab = _augment(*crops(pack, pick, cfg.size))
+        hole = hole_of(lab, cls, cfg.dilate)
+        with torch.autocast(
+            device.type, dtype=torch.bfloat16, enabled=device.type == 'cuda'
+        ):
+            pred = model(img.contiguous(memory_format=torch.channels_last), hole)
+        pred = pred.float()
+        filled = torch.where(hole[:, None], pred, img)
+        h = hole[:, None].float()
+        l1 = ((pred - img).abs() * h).sum() / (h.sum() * img.shape[1]).clamp(min=1)
+        tex = gradient_l1(filled, img, hole) if cfg.texture else pred.new_zeros(())
+        loss = l1 + cfg.texture * tex
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        if bar:
+            bar.update(1)
+        if (step + 1) % 100 == 0:
+            print(
+                f'{cfg.cls} step {step + 1}/{cfg.steps} l1 {l1.item():.4f} '
+                f'texture {tex.item():.4f} {time.time() - t0:.0f}s',
+                flush=True,
+            )
+        late = max_minutes is not None and time.time() - t0 > 60 * max_minutes
+        if late:
+            print(f'{cfg.cls}: time limit reached after step {step + 1}', flush=True)
+        if (step + 1) % 250 == 0 or step + 1 == stop or late:
+            torch.save(
+                {
+                    'model': model.state_dict(),
+                    'opt': opt.state_dict(),
+                    'sched': sched.state_dict(),
+                    'rng': torch.get_rng_state(),
+                    'step': step + 1,
+                    'config': json.loads(json.dumps(asdict(cfg))),
+                },
+                ckpt,
+            )
+        model.steps_done = step + 1  # type: ignore[assignment]
+        if late:
+            break
+    if bar:
+        bar.close()
+    model.eval()
+    return model
+
+
+def export(model: Inpainter, folder: str, stem: str) -> str:
+    """Save the weights in fp16 as ``<stem>-<sha256 prefix>.pth``; returns the path."""
+    state = {
+        k: v.half() if v.is_floating_point() else v
+        for k, v in model.state_dict().items()
+    }
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f'{stem}.tmp')
+    torch.save(state, tmp)
+    with open(tmp, 'rb') as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:8]
+    path = os.path.join(folder, f'{stem}-{digest}.pth')
+    os.replace(tmp, path)
+    return path
+
+
+def load_exported(
+    path: str, bands: int, device: str | torch.device = 'cpu'
+) -> Inpainter:
+    """Rebuild an inpainter saved by :func:`export`.
+
+    Its config sits in the ``.json`` written beside it by ``train-inpainter``.
+    """
+    with open(path.rsplit('.', 1)[0] + '.json') as f:
+        cfg = TrainConfig(**json.load(f)['config'])
+    model = build(cfg, bands)
+    model.load_state_dict(torch.load(path, map_location='cpu'))
+    return model.to(device).eval()
+
+
+@torch.no_grad()
+def evaluate(
+    pack: Pack,
+    models: dict[str, Inpainter],
+    cls_name: str,
+    dilate: int = 4,
+    size: int = 256,
+    count: int = 256,
+    share: tuple[float, float] = (0.03, 0.7),
+    splits: tuple[str, ...] = ('val', 'test'),
+) -> list[dict[str, Any]]:
+    """Hole reconstruction on held-out scenes.
+
+    Each model against the class-mean fill and the diffusion fill, on the same
+    seeded crops.
+
+    Returns:
+        One row per method: L1, PSNR (on the normalised image; 1 is the full range of
+        a photo), texture ratio, and the number of crops.
+    """
+    cls = CLASS_NAMES[cls_name]
+    g = torch.Generator().manual_seed(1234)
+    sites = crop_sites(pack.labels, pack.split(*splits), cls, size, share).cpu()
+    sites = sites[torch.randperm(len(sites), generator=g)[:count]]
+    img, lab = crops(pack, sites, size)
+    hole = hole_of(lab, cls, dilate)
+    train_ids = pack.split('train')
+    tl = pack.labels[train_ids] == cls
+    mean = torch.stack(
+        [pack.images[train_ids, b][tl].mean() for b in range(pack.images.shape[1])]
+    )
+    fills: dict[str, Tensor] = {
+        'class mean': mean[None, :, None, None].expand_as(img),
+        'diffusion': diffusion_fill(img, hole),
+    }
+    for name, m in models.items():
+        m.eval()
+        outs = []
+        for i in range(0, len(img), 32):
+            with torch.autocast(
+                img.device.type, dtype=torch.bfloat16, enabled=img.is_cuda
+            ):
+                outs.append(m(img[i : i + 32], hole[i : i + 32]).float())
+        fills[name] = torch.cat(outs)
+    rows = []
+    h = hole[:, None].float()
+    n = (h.sum() * img.shape[1]).clamp(min=1)
+    for name, fill in fills.items():
+        filled = (
+            paste(img, fill, hole, 0.0, 1.0)
+            if pack.image == 'photo'
+            else torch.where(hole[:, None], fill, img)
+        )
+        err = filled - img
+        l1 = ((err.abs() * h).sum() / n).item()
+        mse = ((err**2 * h).sum() / n).item()
+        rows.append(
+            {
+                'class': cls_name,
+                'method': name,
+                'l1': l1,
+                'psnr': 10 * math.log10(1.0 / max(mse, 1e-12)),
+                'texture': texture_ratio(filled, img, hole),
+                'crops': len(img),
+                'hole_share': hole.float().mean().item(),
+            }
+        )
+    return rows

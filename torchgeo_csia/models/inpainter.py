@@ -1,0 +1,133 @@
+"""Inpainting networks: the builder and the forward contract the augmentations use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import segmentation_models_pytorch as smp
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+#: smp U-Net++ (and U-Net) need height and width divisible by this.
+DIVISOR = 32
+
+
+def holed_input(image: Tensor, hole: Tensor, hole_channel: bool) -> Tensor:
+    """The network input: the image zeroed inside the hole, plus the hole as a channel.
+
+    Args:
+        image: ``B x C x H x W``.
+        hole: ``B x H x W`` boolean.
+        hole_channel: append the hole as a last channel (otherwise the zeroed hole
+            alone marks it, as in the authors' networks).
+
+    Returns:
+        ``B x (C + hole_channel) x H x W``.
+    """
+    h = hole[:, None].to(image.dtype)
+    x = image * (1 - h)
+    return torch.cat([x, h], 1) if hole_channel else x
+
+
+class Inpainter(nn.Module):
+    """Fills holes in multispectral patches with a segmentation-style network.
+
+    ``forward(image, hole)`` returns the network's prediction for every pixel (the
+    caller pastes it inside the hole, clipped to :attr:`value_range`). Any height and
+    width work: the input is reflect-padded to a multiple of 32 and cropped back.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        bands: int,
+        hole_channel: bool = True,
+        value_range: tuple[float, float] = (0.0, 1.0),
+    ) -> None:
+        """Wrap a network.
+
+        Args:
+            net: maps ``B x (bands + hole_channel) x H x W`` to ``B x bands x H x W``.
+            bands: number of image bands.
+            hole_channel: whether *net* takes the hole mask as a last input channel.
+            value_range: the range of the normalised image the network was trained on;
+                fills are clipped to it.
+        """
+        super().__init__()
+        self.net = net
+        self.bands = bands
+        self.hole_channel = hole_channel
+        self.value_range = value_range
+
+    def check(self, image: Tensor) -> None:
+        """Raise a clear error if *image* does not fit this network.
+
+        Raises:
+            ValueError: If the band count differs from :attr:`bands`.
+        """
+        if image.ndim != 4 or image.shape[1] != self.bands:
+            raise ValueError(
+                f'the inpainter takes B x {self.bands} x H x W images, got '
+                f'{tuple(image.shape)}'
+            )
+
+    def forward(self, image: Tensor, hole: Tensor) -> Tensor:
+        """Predict the image inside *hole*.
+
+        Args:
+            image: ``B x bands x H x W`` normalised image.
+            hole: ``B x H x W`` boolean.
+
+        Returns:
+            ``B x bands x H x W`` prediction (not yet pasted or clipped).
+        """
+        self.check(image)
+        x = holed_input(image, hole, self.hole_channel)
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % DIVISOR, (-w) % DIVISOR
+        if ph or pw:
+            x = F.pad(
+                x, (0, pw, 0, ph), mode='reflect' if min(h, w) > 32 else 'constant'
+            )
+        out: Tensor = self.net(x)
+        return out[..., :h, :w]
+
+
+def inpainter(
+    bands: int = 3,
+    encoder: str = 'tu-efficientnet_b0',
+    arch: str = 'UnetPlusPlus',
+    hole_channel: bool = True,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    **kwargs: Any,
+) -> Inpainter:
+    """Build an (untrained) inpainter: an smp network of the image bands plus the hole.
+
+    The authors used U-Net++ with an EfficientNet-b0 encoder and no hole channel
+    (``hole_channel=False`` builds that seed-compatible variant).
+
+    Args:
+        bands: image bands in and out.
+        encoder: smp encoder name (never downloads: ``encoder_weights=None``).
+        arch: smp architecture name (``UnetPlusPlus``, ``Unet``, ...).
+        hole_channel: append the hole mask as an input channel.
+        value_range: range of the normalised image; fills are clipped to it.
+        **kwargs: passed to the smp architecture (``decoder_channels``, ...).
+
+    Returns:
+        The wrapped network.
+
+    .. versionadded:: 0.1
+    """
+    net = smp.create_model(
+        arch,
+        encoder_name=encoder,
+        encoder_weights=None,
+        in_channels=bands + int(hole_channel),
+        classes=bands,
+        **kwargs,
+    )
+    return Inpainter(net, bands, hole_channel, value_range)

@@ -1,0 +1,676 @@
+"""CSIA batch augmentations in Kornia style.
+
+Each class paints one kind of structure into the samples of a batch that its mode
+allows, with an inpainting network (or, for :class:`RandomCopyPaste`, the sample's own
+pixels), and rewrites the mask to match. They follow Kornia's
+:class:`~kornia.augmentation.RandomTransplantation`: random parameters (which samples,
+which shapes, where the shadows fall) are drawn in :meth:`params_from_input` from the
+image and mask, apart from the transform, which then applies them to the image and to
+the mask separately. So they work alone (``aug(image, mask)``) and inside
+``kornia.augmentation.AugmentationSequential(..., data_keys=None)`` on TorchGeo batch
+dicts.
+
+The six modes of the original method:
+
+===========================================  ======================================
+mode                                         class and arguments
+===========================================  ======================================
+1. cloud + shadow into label-free patches    ``RandomCloudShadow()``
+2. the same into background-or-snow patches  ``RandomCloudShadow(allowed=(0, 2))``
+3. snow into label-free patches              ``RandomSnow()``
+4. snow into the background of any patch     ``RandomSnow(min_free=0.0)``
+5. a shadow for existing clouds              ``RandomShadowForClouds()``
+6. copy-paste of one class's pixels          ``RandomCopyPaste(cls)``
+===========================================  ======================================
+
+Kornia runs one mix augmentation per ``AugmentationSequential``; to chain several
+CSIA modes, chain sequences (the datamodule does).
+
+Labels follow the ``csia`` scheme (0 background, 1 shadow, 2 snow, 3 cloud) and are
+written by priority (cloud over shadow over snow over background), never by adding
+masks; the ignore index (any value outside the scheme) is never painted. Networks run
+under :func:`torch.inference_mode`, batched, on the selected samples only. All random
+draws use torch's global generators on the batch's device, so ``torch.manual_seed``
+makes a run reproducible.
+
+Shadows fall away from the sun: :func:`sun_geometry` hands each sample's sun azimuth
+and elevation (carried by :class:`~torchgeo_csia.datasets.SPARCS` samples) to the
+augmentations for one call, and a random cloud height gives the distance.
+:class:`~torchgeo_csia.datamodules.SPARCSDataModule` does this for you. Without sun
+geometry, shadows are shifted in a random direction.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Literal
+
+import kornia.augmentation as K
+import torch
+from kornia.constants import DataKey
+from torch import Tensor, nn
+
+from ..models.inpainter import Inpainter
+from .sources import ProceduralStructures, StructureSource
+from .structures import (
+    BACKGROUND,
+    CLOUD,
+    NUM_CLASSES,
+    SHADOW,
+    SNOW,
+    paintable,
+    paste,
+    random_offsets,
+    shadow_offsets,
+    shift,
+)
+
+CLASS_NAMES = {'background': BACKGROUND, 'shadow': SHADOW, 'snow': SNOW, 'cloud': CLOUD}
+#: an Inpainter, a weights enum member, or its name (as YAML configs give it)
+InpainterLike = Inpainter | Any
+
+
+def _class_index(cls: int | str) -> int:
+    if isinstance(cls, str):
+        if cls not in CLASS_NAMES:
+            raise ValueError(
+                f'unknown class {cls!r}; expected one of {list(CLASS_NAMES)}'
+            )
+        return CLASS_NAMES[cls]
+    if cls not in range(NUM_CLASSES):
+        raise ValueError(f'unknown class {cls!r}; expected 0-3 or {list(CLASS_NAMES)}')
+    return int(cls)
+
+
+def _as_inpainter(net: InpainterLike, name: str) -> Inpainter:
+    if isinstance(net, Inpainter):
+        return net
+    if isinstance(net, str) or (
+        hasattr(net, 'get_state_dict') and hasattr(net, 'meta')
+    ):
+        from ..models.weights import load_inpainter
+
+        return load_inpainter(net)
+    raise TypeError(
+        f'{name} must be a torchgeo_csia.models.Inpainter or inpainter weights '
+        f'(a CSIAInpainter_Weights member or its name), got {type(net).__name__}'
+    )
+
+
+def _as_source(source: StructureSource | str | None) -> StructureSource:
+    if source is None or source == 'procedural':
+        return ProceduralStructures()
+    if source == 'sparcs':
+        from ..models.weights import sparcs_bank
+
+        return sparcs_bank()
+    if isinstance(source, str):
+        raise ValueError(
+            f"source must be a StructureSource, 'sparcs' (the shipped bank) or "
+            f"'procedural', got {source!r}"
+        )
+    return source
+
+
+def labels_of(mask: Tensor) -> Tensor:
+    """``B x H x W`` integer labels of a mask as given alone or by Kornia.
+
+    Kornia's containers hand masks on as float, sometimes with a channel axis.
+
+    Raises:
+        ValueError: If *mask* is not ``B x H x W`` (or ``B x 1 x H x W``) labels.
+    """
+    m = mask[:, 0] if mask.ndim == 4 and mask.shape[1] == 1 else mask
+    if m.ndim != 3:
+        raise ValueError(
+            f'mask must be B x H x W class labels, got shape {tuple(mask.shape)}'
+        )
+    if m.dtype == torch.bool or m.is_complex():
+        raise ValueError(f'mask must hold integer class labels, got dtype {m.dtype}')
+    if m.is_floating_point():
+        if not torch.equal(m, m.round()):
+            raise ValueError('mask must hold integer class labels, got fractions')
+        return m.long()
+    return m.long()
+
+
+@contextmanager
+def sun_geometry(
+    module: nn.Module, azimuth: Tensor | None, elevation: Tensor | None
+) -> Iterator[None]:
+    """Give the CSIA augmentations inside *module* the batch's sun geometry.
+
+    It lasts for the calls made within the ``with`` block.
+
+    Args:
+        module: a CSIA augmentation, or a container (such as
+            ``AugmentationSequential``) holding some.
+        azimuth: ``B`` sun azimuths, degrees clockwise from north (or ``None``).
+        elevation: ``B`` sun elevations, degrees (or ``None``).
+    """
+    augs = [m for m in module.modules() if isinstance(m, _CSIABase)]
+    sun = None if azimuth is None or elevation is None else (azimuth, elevation)
+    for aug in augs:
+        aug._sun = sun
+    try:
+        yield
+    finally:
+        for aug in augs:
+            aug._sun = None
+
+
+class _CSIABase(K.RandomTransplantation):  # type: ignore[misc]
+    """Shared machinery: sample selection, parameters, inpainting, label painting.
+
+    Subclass of :class:`~kornia.augmentation.RandomTransplantation` so that
+    ``AugmentationSequential`` passes the image and mask to :meth:`params_from_input`.
+    """
+
+    #: inpainters by class index (``ModuleDict`` keys are strings)
+    nets: nn.ModuleDict
+
+    def __init__(
+        self,
+        p: float,
+        inpainters: dict[int, InpainterLike],
+        source: StructureSource | str | None,
+        autocast: torch.dtype | None,
+    ) -> None:
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f'p must be in [0, 1], got {p}')
+        super().__init__(p=p, p_batch=1.0)
+        self.nets = nn.ModuleDict(
+            {
+                str(c): _as_inpainter(net, f'the {_NAMES[c]} inpainter')
+                for c, net in inpainters.items()
+            }
+        )
+        self.nets.eval()
+        self.source = _as_source(source)
+        self.autocast = autocast
+        self._sun: tuple[Tensor, Tensor] | None = None
+
+    def train(self, mode: bool = True) -> _CSIABase:
+        """Keep the inpainters in eval mode whatever the container does."""
+        super().train(mode)
+        self.nets.eval()
+        return self
+
+    # -- what a mode decides ------------------------------------------------------
+
+    def eligible(self, labels: Tensor) -> Tensor:
+        """``B`` boolean: which samples this mode may change.
+
+        Args:
+            labels: ``B x H x W`` labels.
+        """
+        raise NotImplementedError
+
+    def draw(
+        self, labels: Tensor, params: dict[str, Tensor]
+    ) -> list[tuple[int, Tensor]]:
+        """Shapes for the selected samples, as ``(class, pixels)`` layers.
+
+        Layers come in paint order; the pixels are those that take the class
+        (already limited by priority and by the mode's rule).
+
+        Args:
+            labels: ``S x H x W`` labels of the selected samples.
+            params: parameters so far (subclasses may add to them).
+        """
+        raise NotImplementedError
+
+    # -- Kornia protocol ----------------------------------------------------------
+
+    def params_from_input(
+        self,
+        *input: Tensor,
+        data_keys: list[DataKey],
+        params: dict[str, Tensor],
+        extra_args: dict[DataKey, dict[str, Any]] | None = None,
+    ) -> dict[str, Tensor]:
+        """Draw which samples change and the structures painted into them."""
+        self._check_mask_given(input, data_keys)
+        labels = labels_of(input[data_keys.index(DataKey.MASK)])
+        for x, key in zip(input, data_keys, strict=False):
+            if key == DataKey.INPUT and (
+                x.ndim != 4 or x.shape[-2:] != labels.shape[1:] or len(x) != len(labels)
+            ):
+                raise ValueError(
+                    f'image must be B x C x H x W matching the mask; got image '
+                    f'{tuple(x.shape)} and mask {tuple(labels.shape)}'
+                )
+        device = labels.device
+        chosen = params['batch_prob'].to(device) > 0.5
+        params['eligible'] = self.eligible(labels)
+        index = torch.nonzero(chosen & params['eligible']).flatten()
+        params['indices'] = index
+        layers = self.draw(labels[index], params) if len(index) else []
+        params['classes'] = torch.tensor([c for c, _ in layers], dtype=torch.long)
+        params['holes'] = (
+            torch.stack([h for _, h in layers])
+            if layers
+            else torch.zeros(0, 0, *labels.shape[1:], dtype=torch.bool, device=device)
+        )
+        return params
+
+    def forward(
+        self,
+        *input: Tensor,
+        params: dict[str, Tensor] | None = None,
+        data_keys: Sequence[str | int | DataKey] | None = None,
+        **kwargs: Any,
+    ) -> Tensor | list[Tensor]:
+        """Augment an image and its mask (or one of them, given *params*).
+
+        Args:
+            *input: tensors named by *data_keys* (default: image, mask).
+            params: parameters from an earlier call (replays them).
+            data_keys: what each input is.
+            **kwargs: ignored (Kornia passes extra options).
+
+        Returns:
+            The augmented tensors, in the order given.
+        """
+        keys = (
+            self.data_keys if data_keys is None else [DataKey.get(k) for k in data_keys]
+        )
+        if params is None:
+            self._check_mask_given(input, keys)
+            mask = input[keys.index(DataKey.MASK)]
+            params = self.forward_parameters(tuple(labels_of(mask).shape))
+        if 'indices' not in params:
+            params = self.params_from_input(*input, data_keys=keys, params=params)
+        self._params = params
+        outputs: list[Tensor] = []
+        for x, key in zip(input, keys, strict=False):
+            if key == DataKey.INPUT:
+                outputs.append(self.transform_image(x, params))
+            elif key == DataKey.MASK:
+                outputs.append(self.transform_labels(x, params))
+            else:
+                raise NotImplementedError(
+                    f'{type(self).__name__} takes images and masks only'
+                )
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    # -- applying the parameters ----------------------------------------------------
+
+    def _run(self, net: Inpainter, image: Tensor, hole: Tensor) -> Tensor:
+        """The network's fill for *image*, in inference mode, batched."""
+        p = next(net.parameters(), None)
+        if p is not None and p.device != image.device:
+            net.to(image.device)
+        if image.is_cuda and not getattr(net, '_channels_last', False):
+            net.to(memory_format=torch.channels_last)
+            setattr(net, '_channels_last', True)  # noqa: B010
+        n = len(image)
+        if image.is_cuda and n % 8:
+            # a few batch sizes only (multiples of 8), so cuDNN autotuning settles
+            pad = 8 - n % 8
+            image = torch.cat([image, image[:1].expand(pad, *image.shape[1:])])
+            hole = torch.cat([hole, hole[:1].expand(pad, *hole.shape[1:])])
+        with torch.inference_mode():
+            x = (
+                image.contiguous(memory_format=torch.channels_last)
+                if image.is_cuda
+                else image
+            )
+            if self.autocast is not None:
+                with torch.autocast(image.device.type, dtype=self.autocast):
+                    fill = net(x, hole)
+            else:
+                fill = net(x, hole)
+        # a normal tensor again, so the batch can feed a training step's autograd
+        out: Tensor = fill[:n].clone().to(image.dtype)
+        return out
+
+    def fill(
+        self, image: Tensor, cls: int, hole: Tensor, params: dict[str, Tensor]
+    ) -> Tensor:
+        """``image`` (selected samples) with class *cls* painted into *hole*."""
+        net = self.nets[str(cls)]
+        assert isinstance(net, Inpainter)
+        low, high = net.value_range
+        return paste(image, self._run(net, image, hole), hole, low, high)
+
+    def transform_image(self, image: Tensor, params: dict[str, Tensor]) -> Tensor:
+        """Apply drawn parameters to a ``B x C x H x W`` image (not modified)."""
+        for net in self.nets.values():
+            assert isinstance(net, Inpainter)
+            net.check(image)
+        index = params['indices'].to(image.device)
+        if len(index) == 0:
+            return image
+        sub = image[index]
+        for cls, hole in zip(params['classes'].tolist(), params['holes'], strict=False):
+            sub = self.fill(sub, cls, hole.to(image.device), params)
+        return image.index_put((index,), sub)
+
+    def transform_labels(self, mask: Tensor, params: dict[str, Tensor]) -> Tensor:
+        """Apply drawn parameters to a mask (not modified), keeping dtype and shape."""
+        index = params['indices'].to(mask.device)
+        if len(index) == 0:
+            return mask
+        sub = mask[index]
+        for cls, hole in zip(params['classes'].tolist(), params['holes'], strict=False):
+            h = hole.to(mask.device)
+            h = h[:, None] if sub.ndim == 4 else h
+            sub = torch.where(
+                h, torch.tensor(cls, dtype=mask.dtype, device=mask.device), sub
+            )
+        return mask.index_put((index,), sub)
+
+    # -- helpers for subclasses -----------------------------------------------------
+
+    def _free(self, labels: Tensor, allowed: tuple[int, ...]) -> Tensor:
+        return torch.isin(labels, torch.tensor(allowed, device=labels.device))
+
+
+_NAMES = {v: k for k, v in CLASS_NAMES.items()}
+
+
+def _check_allowed(allowed: Sequence[int | str]) -> tuple[int, ...]:
+    out = tuple(_class_index(a) for a in allowed)
+    if not out:
+        raise ValueError('allowed must name at least one class')
+    return out
+
+
+def _check_fraction(name: str, value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f'{name} must be in [0, 1], got {value}')
+    return value
+
+
+class _ShadowGeometry:
+    """Where shadows fall: away from the sun when known, else a random direction."""
+
+    _sun: tuple[Tensor, Tensor] | None
+    shadow_mode: str
+    cloud_height: tuple[float, float]
+    shift: tuple[float, float]
+    pixel_size: float
+
+    def offsets(
+        self, n: int, index: Tensor, device: torch.device
+    ) -> tuple[Tensor, Tensor]:
+        """Per-sample shadow offsets: from the sun when known, else random."""
+        if self.shadow_mode == 'sun' and self._sun is not None:
+            az, el = (t.to(device).float().reshape(-1)[index] for t in self._sun)
+            low, high = self.cloud_height
+            height = low + torch.rand(n, device=device) * (high - low)
+            return shadow_offsets(az, el, height, self.pixel_size)
+        return random_offsets(n, *self.shift, device=device)
+
+
+class RandomCloudShadow(_ShadowGeometry, _CSIABase):
+    """Paint clouds and their shadows into free patches (modes 1 and 2 of CSIA).
+
+    A patch is eligible when at least *min_free* of its pixels hold one of the
+    *allowed* classes (default: background only, so label-free patches, as the
+    original; ``allowed=(0, 2)`` is its background-or-snow mode). Clouds and shadows
+    are painted only onto allowed pixels; snow under a new structure is relabelled.
+    The cloud is painted first, so the shadow inpainter sees the new cloud.
+
+    Args:
+        cloud: cloud inpainter (:class:`~torchgeo_csia.models.Inpainter` or weights).
+        shadow: shadow inpainter.
+        p: probability for each sample to be augmented (when eligible).
+        source: structure shapes: a :class:`~.sources.StructureBank`,
+            :class:`~.sources.ProceduralStructures` (the default, also ``None`` or
+            ``'procedural'``), or ``'sparcs'`` for the shipped bank of real shapes.
+        allowed: classes that may be painted over.
+        min_free: share of allowed pixels that makes a patch eligible (lower it for
+            more reach).
+        shadow_mode: ``'sun'`` projects the cloud away from the sun (random direction
+            without sun geometry), ``'random'`` shifts it in a random direction,
+            ``'paired'`` uses the source's real paired shadow (projected when the
+            source has none).
+        cloud_height: range of cloud heights in metres for ``'sun'``.
+        shift: range of shadow distances in pixels for ``'random'``.
+        pixel_size: metres per pixel.
+        autocast: run the networks under autocast in this dtype (``torch.bfloat16``).
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        cloud: InpainterLike,
+        shadow: InpainterLike,
+        p: float = 0.5,
+        source: StructureSource | str | None = None,
+        allowed: Sequence[int | str] = (BACKGROUND,),
+        min_free: float = 1.0,
+        shadow_mode: Literal['sun', 'random', 'paired'] = 'sun',
+        cloud_height: tuple[float, float] = (500.0, 2500.0),
+        shift: tuple[float, float] = (8.0, 48.0),
+        pixel_size: float = 30.0,
+        autocast: torch.dtype | None = None,
+    ) -> None:
+        """Initialize the augmentation."""
+        super().__init__(p, {CLOUD: cloud, SHADOW: shadow}, source, autocast)
+        self.allowed = _check_allowed(allowed)
+        if CLOUD in self.allowed or SHADOW in self.allowed:
+            raise ValueError('allowed may hold background and snow only')
+        self.min_free = _check_fraction('min_free', min_free)
+        if shadow_mode not in ('sun', 'random', 'paired'):
+            raise ValueError(
+                f"shadow_mode must be 'sun', 'random' or 'paired', got {shadow_mode!r}"
+            )
+        self.shadow_mode = shadow_mode
+        self.cloud_height = cloud_height
+        self.shift = shift
+        self.pixel_size = pixel_size
+
+    def eligible(self, labels: Tensor) -> Tensor:
+        """Patches with at least *min_free* allowed pixels (and some)."""
+        free = self._free(labels, self.allowed).flatten(1).float().mean(1)
+        return (free >= self.min_free) & (free > 0)
+
+    def draw(
+        self, labels: Tensor, params: dict[str, Tensor]
+    ) -> list[tuple[int, Tensor]]:
+        """A cloud and its shadow per selected sample."""
+        n, h, w = labels.shape
+        free = self._free(labels, self.allowed)
+        cloud, paired = self.source.clouds(n, h, w, labels.device)
+        if self.shadow_mode == 'paired' and paired is not None:
+            shadow = paired
+        else:
+            dy, dx = self.offsets(n, params['indices'], labels.device)
+            params['shadow_shift'] = torch.stack([dy, dx], 1)
+            shadow = shift(cloud, dy, dx)
+        cloud = cloud & free
+        return [(CLOUD, cloud), (SHADOW, shadow & free & ~cloud)]
+
+
+class RandomSnow(_CSIABase):
+    """Paint snow into free patches (modes 3 and 4 of CSIA).
+
+    With the default ``min_free=1.0`` only label-free patches take snow (mode 3);
+    ``min_free=0.0`` paints snow into the background pixels of any patch that has
+    some (mode 4). Snow is painted onto background pixels only.
+
+    Args:
+        snow: snow inpainter.
+        p: probability for each sample to be augmented (when eligible).
+        source: structure shapes, as in :class:`RandomCloudShadow`.
+        min_free: share of background pixels that makes a patch eligible.
+        autocast: autocast dtype for the network.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        snow: InpainterLike,
+        p: float = 0.5,
+        source: StructureSource | str | None = None,
+        min_free: float = 1.0,
+        autocast: torch.dtype | None = None,
+    ) -> None:
+        """Initialize the augmentation."""
+        super().__init__(p, {SNOW: snow}, source, autocast)
+        self.min_free = _check_fraction('min_free', min_free)
+
+    def eligible(self, labels: Tensor) -> Tensor:
+        """Patches with at least *min_free* background pixels (and some)."""
+        free = (labels == BACKGROUND).flatten(1).float().mean(1)
+        return (free >= self.min_free) & (free > 0)
+
+    def draw(
+        self, labels: Tensor, params: dict[str, Tensor]
+    ) -> list[tuple[int, Tensor]]:
+        """A snow shape per selected sample, on its background."""
+        n, h, w = labels.shape
+        snow = self.source.snow(n, h, w, labels.device)
+        return [(SNOW, snow & (labels == BACKGROUND))]
+
+
+class _Shifted(_CSIABase):
+    """Modes that move a class's own pixels: try a few shifts, keep the best."""
+
+    tries = 4
+
+    def offsets(
+        self, n: int, index: Tensor, device: torch.device
+    ) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+    def best_shift(
+        self, labels: Tensor, params: dict[str, Tensor], source: Tensor, cls: int
+    ) -> Tensor:
+        """The shifted *source* pixels that take *cls*.
+
+        Of :attr:`tries` offsets, the one that paints the most pixels is kept (and
+        stored in *params*).
+        """
+        n = len(labels)
+        k = self.tries
+        index = params['indices'].repeat(k)
+        dy, dx = self.offsets(n * k, index, labels.device)
+        moved = shift(source.repeat(k, 1, 1), dy, dx)
+        taken = moved & paintable(labels.repeat(k, 1, 1), cls)
+        best = taken.flatten(1).sum(1).reshape(k, n).argmax(0)
+        pick = best * n + torch.arange(n, device=labels.device)
+        params['shift'] = torch.stack([dy[pick], dx[pick]], 1)
+        return taken[pick]
+
+
+class RandomShadowForClouds(_ShadowGeometry, _Shifted):
+    """Give existing clouds a shadow (mode 5 of CSIA).
+
+    The cloud mask is projected away from the sun (or shifted at random) and the
+    pixels it lands on that a shadow may take (background or snow) are painted by the
+    shadow inpainter. Patches are eligible when they hold some cloud but at most
+    *max_cloud* of it. The best of a few draws is kept so the shadow lands in the
+    patch where possible.
+
+    Args:
+        shadow: shadow inpainter.
+        p: probability for each sample to be augmented (when eligible).
+        max_cloud: the largest cloud share of an eligible patch.
+        shadow_mode: ``'sun'`` or ``'random'``, as in :class:`RandomCloudShadow`.
+        cloud_height: range of cloud heights in metres for ``'sun'``.
+        shift: range of shadow distances in pixels for ``'random'``.
+        pixel_size: metres per pixel.
+        autocast: autocast dtype for the network.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        shadow: InpainterLike,
+        p: float = 0.5,
+        max_cloud: float = 0.5,
+        shadow_mode: Literal['sun', 'random'] = 'sun',
+        cloud_height: tuple[float, float] = (500.0, 2500.0),
+        shift: tuple[float, float] = (8.0, 48.0),
+        pixel_size: float = 30.0,
+        autocast: torch.dtype | None = None,
+    ) -> None:
+        """Initialize the augmentation."""
+        super().__init__(p, {SHADOW: shadow}, None, autocast)
+        self.max_cloud = _check_fraction('max_cloud', max_cloud)
+        if shadow_mode not in ('sun', 'random'):
+            raise ValueError(
+                f"shadow_mode must be 'sun' or 'random', got {shadow_mode!r}"
+            )
+        self.shadow_mode = shadow_mode
+        self.cloud_height = cloud_height
+        self.shift = shift
+        self.pixel_size = pixel_size
+
+    def eligible(self, labels: Tensor) -> Tensor:
+        """Patches with some cloud, at most *max_cloud*, and room for a shadow."""
+        cloud = (labels == CLOUD).flatten(1).float().mean(1)
+        room = paintable(labels, SHADOW).flatten(1).any(1)
+        return (cloud > 0) & (cloud <= self.max_cloud) & room
+
+    def draw(
+        self, labels: Tensor, params: dict[str, Tensor]
+    ) -> list[tuple[int, Tensor]]:
+        """The projected cloud, where a shadow may go."""
+        return [(SHADOW, self.best_shift(labels, params, labels == CLOUD, SHADOW))]
+
+
+class RandomCopyPaste(_Shifted):
+    """Copy a class's own pixels to a shifted place in the same patch (mode 6).
+
+    No network: the image pixels of class *cls* are moved by a random offset and
+    pasted where that class outranks the label; the mask follows.
+
+    Args:
+        cls: the class copied (name or index; not background).
+        p: probability for each sample to be augmented (when eligible).
+        shift: range of distances in pixels.
+        min_pixels: the fewest pixels of *cls* that make a patch eligible.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        cls: int | str,
+        p: float = 0.5,
+        shift: tuple[float, float] = (16.0, 96.0),
+        min_pixels: int = 16,
+    ) -> None:
+        """Initialize the augmentation."""
+        super().__init__(p, {}, None, None)
+        self.cls = _class_index(cls)
+        if self.cls == BACKGROUND:
+            raise ValueError('copy-paste of background is not a structure; pick 1-3')
+        self.shift = shift
+        self.min_pixels = min_pixels
+
+    def offsets(
+        self, n: int, index: Tensor, device: torch.device
+    ) -> tuple[Tensor, Tensor]:
+        """Random offsets."""
+        return random_offsets(n, *self.shift, device=device)
+
+    def eligible(self, labels: Tensor) -> Tensor:
+        """Patches with at least *min_pixels* of the class."""
+        return (labels == self.cls).flatten(1).sum(1) >= self.min_pixels
+
+    def draw(
+        self, labels: Tensor, params: dict[str, Tensor]
+    ) -> list[tuple[int, Tensor]]:
+        """The class's pixels, shifted."""
+        return [
+            (self.cls, self.best_shift(labels, params, labels == self.cls, self.cls))
+        ]
+
+    def fill(
+        self, image: Tensor, cls: int, hole: Tensor, params: dict[str, Tensor]
+    ) -> Tensor:
+        """The shifted image inside the hole."""
+        dy, dx = params['shift'].to(image.device).unbind(1)
+        return torch.where(hole[:, None], shift(image, dy, dx), image)
