@@ -207,6 +207,88 @@ def _evaluate_inpainters(args: argparse.Namespace) -> None:
             f.write(json.dumps(rows) + '\n')
 
 
+def _inpainters(device: str) -> dict[str, object]:
+    from .models.weights import load_inpainter
+
+    return {
+        c: load_inpainter(f'{c.upper()}_SPARCS_PHOTO').to(device)
+        for c in ('cloud', 'shadow', 'snow')
+    }
+
+
+def _train_segmenter(args: argparse.Namespace) -> None:
+    import torch
+
+    from .experiment import SegConfig, confusion, dump, iou, train_segmenter
+    from .inpainting import export, load_pack
+
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    pack = load_pack(args.pack, device)
+    cfg = SegConfig(
+        variant=args.variant,
+        seed=args.seed,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        size=args.size,
+        lr=args.lr,
+        p=args.p,
+        min_free=args.min_free,
+        encoder=args.encoder,
+    )
+    inpainters = _inpainters(device) if args.variant == 'csia' else None
+    model, log = train_segmenter(
+        pack,
+        cfg,
+        args.out,
+        inpainters,
+        max_minutes=args.max_minutes,  # type: ignore[arg-type]
+    )
+    for split in ('val', 'test'):
+        conf = confusion(model, pack, pack.split(split))
+        log[split] = iou(conf)
+        log[f'{split}_confusion'] = conf.tolist()
+    log['train_scenes'] = [pack.records[i]['scene'] for i in pack.split('train')]
+    path = export(
+        model, args.out, f'csia_segmenter_{args.variant}_{pack.image}_s{args.seed}'
+    )
+    dump(log, path.rsplit('.', 1)[0] + '.json')
+    print(
+        f'wrote {path}: test IoU '
+        + ' '.join(
+            f'{k} {v:.3f}' for k, v in log['test'].items() if not k.startswith('recall')
+        )
+    )
+
+
+def _realism(args: argparse.Namespace) -> None:
+    import torch
+
+    from .experiment import dump, load_segmenter, realism
+    from .inpainting import load_pack
+
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    pack = load_pack(args.pack, device)
+    model = load_segmenter(args.weights, pack.images.shape[1], device)
+    scenes = pack.split(*args.splits)
+    result, shots = realism(
+        pack,
+        model,
+        _inpainters(device),
+        args.source,
+        scenes,
+        count=args.count,  # type: ignore[arg-type]
+    )
+    dump(result, args.out)
+    if args.examples:
+        torch.save(shots, args.examples)
+    print('| class | painted labelled as class | recall on real | ratio |')
+    print('|---|---|---|---|')
+    for c in ('cloud', 'shadow', 'snow'):
+        print(
+            f'| {c} | {result[c]:.3f} | {result["recall_" + c]:.3f} | {result["ratio_" + c]:.2f} |'
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``torchgeo-csia``.
 
@@ -311,6 +393,38 @@ def main(argv: Sequence[str] | None = None) -> None:
     ev.add_argument('--json', help='append the rows to this file')
     ev.add_argument('--device')
     ev.set_defaults(func=_evaluate_inpainters)
+
+    seg = sub.add_parser(
+        'train-segmenter', help='train a BASE or CSIA U-Net++ on a pack, then score it'
+    )
+    seg.add_argument('--pack', required=True)
+    seg.add_argument('--variant', choices=['base', 'csia'], default='base')
+    seg.add_argument('--seed', type=int, default=0)
+    seg.add_argument('--steps', type=int, default=2500)
+    seg.add_argument('--batch-size', type=int, default=32)
+    seg.add_argument('--size', type=int, default=256)
+    seg.add_argument('--lr', type=float, default=2e-3)
+    seg.add_argument('--p', type=float, default=0.5, help='CSIA probability per mode')
+    seg.add_argument('--min-free', type=float, default=0.5, help='CSIA reach')
+    seg.add_argument('--encoder', default='tu-efficientnet_b0')
+    seg.add_argument('--max-minutes', type=float)
+    seg.add_argument('--out', required=True)
+    seg.add_argument('--device')
+    seg.set_defaults(func=_train_segmenter)
+
+    rl = sub.add_parser(
+        'realism',
+        help='share of painted pixels a segmenter labels as the painted class',
+    )
+    rl.add_argument('--pack', required=True)
+    rl.add_argument('--weights', required=True, help='segmenter .pth (BASE)')
+    rl.add_argument('--splits', nargs='+', default=['val', 'test'])
+    rl.add_argument('--source', default='sparcs', help="'sparcs' bank or 'procedural'")
+    rl.add_argument('--count', type=int, default=256)
+    rl.add_argument('--out', default='realism.json')
+    rl.add_argument('--examples', help='write example crops (torch file) here')
+    rl.add_argument('--device')
+    rl.set_defaults(func=_realism)
 
     args = parser.parse_args(argv)
     args.func(args)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torch import Tensor
+from torch import Tensor, nn
 
 from .models.inpainter import Inpainter, inpainter
 from .transforms.csia import CLASS_NAMES
@@ -306,7 +306,7 @@ def train(
     return model
 
 
-def export(model: Inpainter, folder: str, stem: str) -> str:
+def export(model: nn.Module, folder: str, stem: str) -> str:
     """Save the weights in fp16 as ``<stem>-<sha256 prefix>.pth``; returns the path."""
     state = {
         k: v.half() if v.is_floating_point() else v

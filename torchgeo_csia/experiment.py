@@ -1,0 +1,340 @@
+"""BASE vs CSIA segmentation on a scene pack, evaluation and the realism measure.
+
+Torch, kornia and smp only, so it runs on a GPU machine without the geo stack (the
+LightningCLI configs in ``configs/`` run the same recipe through TorchGeo where the
+geo stack is installed). BASE and CSIA runs differ only in the CSIA step.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .inpainting import Pack, crop_sites, crops
+from .models.inpainter import Inpainter
+from .models.segmenter import segmenter
+from .transforms import (
+    RandomCloudShadow,
+    RandomShadowForClouds,
+    RandomSnow,
+    StructureSource,
+    sun_geometry,
+)
+from .transforms.csia import _CSIABase
+from .transforms.structures import BACKGROUND, CLOUD, NUM_CLASSES, SHADOW, SNOW
+
+CLASSES = ('background', 'shadow', 'snow', 'cloud')
+
+
+def random_batch(
+    pack: Pack, scenes: list[int], batch: int, size: int
+) -> dict[str, Tensor]:
+    """Random crops of the given scenes, with their sun geometry."""
+    n, _, h, w = pack.images.shape
+    pick = torch.tensor(scenes)[torch.randint(len(scenes), (batch,))]
+    ys = torch.randint(h - size + 1, (batch,))
+    xs = torch.randint(w - size + 1, (batch,))
+    sites = torch.stack([pick, ys, xs], 1)
+    image, labels = crops(pack, sites, size)
+    az = torch.tensor([pack.records[i]['sun_azimuth'] for i in pick.tolist()])
+    el = torch.tensor([pack.records[i]['sun_elevation'] for i in pick.tolist()])
+    dev = pack.images.device
+    return {
+        'image': image,
+        'mask': labels.long(),
+        'sun_azimuth': az.to(dev),
+        'sun_elevation': el.to(dev),
+    }
+
+
+def flips(image: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Random horizontal and vertical flips and transposes, per sample."""
+    for op in (
+        lambda t: t.flip(-1),
+        lambda t: t.flip(-2),
+        lambda t: t.transpose(-1, -2),
+    ):
+        do = torch.rand(len(image), device=image.device) < 0.5
+        image = torch.where(do[:, None, None, None], op(image), image)
+        mask = torch.where(do[:, None, None], op(mask), mask)
+    return image, mask
+
+
+@torch.no_grad()
+def predict_scene(
+    model: nn.Module, image: Tensor, tile: int = 512, overlap: int = 64
+) -> Tensor:
+    """Full-scene sliding-window logits (``K x H x W``) of a ``C x H x W`` image.
+
+    Tiles overlap and their logits are averaged; the scene is reflect-padded so
+    every tile is whole.
+    """
+    c, h, w = image.shape
+    step = tile - overlap
+    ph = max(tile, math.ceil((h - overlap) / step) * step + overlap) - h
+    pw = max(tile, math.ceil((w - overlap) / step) * step + overlap) - w
+    x = F.pad(image[None], (0, pw, 0, ph), mode='reflect')
+    out: Tensor | None = None
+    count = torch.zeros(1, 1, *x.shape[-2:], device=image.device)
+    for y0 in range(0, x.shape[-2] - overlap, step):
+        for x0 in range(0, x.shape[-1] - overlap, step):
+            patch = x[..., y0 : y0 + tile, x0 : x0 + tile]
+            with torch.autocast(
+                image.device.type, dtype=torch.bfloat16, enabled=image.is_cuda
+            ):
+                logits = model(patch).float()
+            if out is None:
+                out = torch.zeros(
+                    1, logits.shape[1], *x.shape[-2:], device=image.device
+                )
+            out[..., y0 : y0 + tile, x0 : x0 + tile] += logits
+            count[..., y0 : y0 + tile, x0 : x0 + tile] += 1
+    assert out is not None
+    return (out / count)[0, :, :h, :w]
+
+
+@torch.no_grad()
+def confusion(model: nn.Module, pack: Pack, scenes: list[int]) -> Tensor:
+    """``K x K`` confusion matrix (rows: truth, columns: prediction) over full scenes;
+    labels outside the scheme are ignored."""
+    model.eval()
+    conf = torch.zeros(
+        NUM_CLASSES, NUM_CLASSES, dtype=torch.long, device=pack.images.device
+    )
+    for s in scenes:
+        pred = predict_scene(model, pack.images[s]).argmax(0)
+        truth = pack.labels[s].long()
+        ok = truth < NUM_CLASSES
+        conf += torch.bincount(
+            truth[ok] * NUM_CLASSES + pred[ok], minlength=NUM_CLASSES**2
+        ).reshape(NUM_CLASSES, NUM_CLASSES)
+    return conf
+
+
+def iou(conf: Tensor) -> dict[str, float]:
+    """Per-class IoU, mean IoU and per-class recall from a confusion matrix."""
+    c = conf.double()
+    tp = c.diag()
+    ious = tp / (c.sum(0) + c.sum(1) - tp).clamp(min=1)
+    recall = tp / c.sum(1).clamp(min=1)
+    out = {name: ious[i].item() for i, name in enumerate(CLASSES)}
+    out['mean'] = ious.mean().item()
+    out.update({f'recall_{name}': recall[i].item() for i, name in enumerate(CLASSES)})
+    return out
+
+
+@dataclass
+class SegConfig:
+    """One segmentation run (recorded with its results)."""
+
+    variant: str = 'base'
+    seed: int = 0
+    steps: int = 2500
+    batch_size: int = 32
+    size: int = 256
+    lr: float = 2e-3
+    p: float = 0.5
+    min_free: float = 0.5
+    encoder: str = 'tu-efficientnet_b0'
+
+
+def csia_modes(
+    cfg: SegConfig, inpainters: dict[str, Inpainter], source: StructureSource | str
+) -> list[_CSIABase]:
+    """The CSIA modes the shipped inpainters support, at the config's p and reach."""
+    bf16 = torch.bfloat16
+    return [
+        RandomCloudShadow(
+            inpainters['cloud'],
+            inpainters['shadow'],
+            p=cfg.p,
+            min_free=cfg.min_free,
+            source=source,
+            autocast=bf16,
+        ),
+        RandomShadowForClouds(inpainters['shadow'], p=cfg.p, autocast=bf16),
+        RandomSnow(
+            inpainters['snow'],
+            p=cfg.p,
+            min_free=cfg.min_free,
+            source=source,
+            autocast=bf16,
+        ),
+    ]
+
+
+def apply_modes(
+    modes: list[_CSIABase],
+    batch: dict[str, Tensor],
+    reach: dict[str, float] | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Run the CSIA modes one after the other on a batch (sun geometry included);
+    adds each mode's count of changed samples to *reach*."""
+    image, mask = batch['image'], batch['mask']
+    for mode in modes:
+        with sun_geometry(mode, batch['sun_azimuth'], batch['sun_elevation']):
+            out = mode(image, mask)
+        image, mask = out[0], out[1]
+        if reach is not None:
+            name = type(mode).__name__
+            reach[name] = reach.get(name, 0.0) + len(mode._params['indices'])
+    return image, mask
+
+
+def train_segmenter(
+    pack: Pack,
+    cfg: SegConfig,
+    out: str,
+    inpainters: dict[str, Inpainter] | None = None,
+    source: StructureSource | str = 'sparcs',
+    max_minutes: float | None = None,
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Train a U-Net++ on random crops of the pack's training scenes.
+
+    Cross-entropy, AdamW with a one-cycle schedule, bf16 autocast on CUDA, random
+    flips and transposes; the ``csia`` variant runs :func:`csia_modes` first.
+
+    Returns:
+        The model and a log (steps done, losses, reach of each CSIA mode).
+    """
+    device = pack.images.device
+    torch.manual_seed(cfg.seed)
+    model = segmenter(pack.images.shape[1], NUM_CLASSES, cfg.encoder).to(device)
+    model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, cfg.lr, total_steps=cfg.steps, pct_start=0.05
+    )
+    modes = csia_modes(cfg, inpainters or {}, source) if cfg.variant == 'csia' else []
+    train_ids = pack.split('train')
+    reach: dict[str, float] = {}
+    log: dict[str, Any] = {'config': asdict(cfg), 'loss': []}
+    t0 = time.time()
+    step = 0
+    for step in range(cfg.steps):
+        batch = random_batch(pack, train_ids, cfg.batch_size, cfg.size)
+        image, mask = (
+            apply_modes(modes, batch, reach)
+            if modes
+            else (batch['image'], batch['mask'])
+        )
+        image, mask = flips(image, mask)
+        model.train()
+        with torch.autocast(
+            device.type, dtype=torch.bfloat16, enabled=device.type == 'cuda'
+        ):
+            logits = model(image.contiguous(memory_format=torch.channels_last))
+        loss = F.cross_entropy(logits.float(), mask, ignore_index=255)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        if (step + 1) % 100 == 0:
+            log['loss'].append(loss.item())
+            print(
+                f'{cfg.variant} seed {cfg.seed} step {step + 1}/{cfg.steps} '
+                f'loss {loss.item():.4f} {time.time() - t0:.0f}s',
+                flush=True,
+            )
+        if max_minutes is not None and time.time() - t0 > 60 * max_minutes:
+            print(f'{cfg.variant} seed {cfg.seed}: time limit at step {step + 1}')
+            break
+    log['steps_done'] = step + 1
+    log['seconds'] = time.time() - t0
+    log['reach'] = {
+        k: v / (log['steps_done'] * cfg.batch_size) for k, v in reach.items()
+    }
+    model.eval()
+    os.makedirs(out, exist_ok=True)
+    return model, log
+
+
+@torch.no_grad()
+def realism(
+    pack: Pack,
+    model: nn.Module,
+    inpainters: dict[str, Inpainter],
+    source: StructureSource | str,
+    scenes: list[int],
+    count: int = 256,
+    size: int = 256,
+    examples: int = 6,
+) -> tuple[dict[str, float], dict[str, Tensor]]:
+    """Share of painted pixels that *model* labels as the painted class.
+
+    Structures are painted with the CSIA modes into label-free crops (at least 95 %
+    background) of *scenes*; the shares sit next to *model*'s recall of each class
+    on real structures of the same scenes (full-scene inference).
+
+    Returns:
+        ``{class: share, recall_<class>: recall}`` and example crops (painted and
+        real, uint8) for a figure.
+    """
+    model.eval()
+    g = torch.Generator().manual_seed(99)
+    sites = crop_sites(pack.labels, scenes, BACKGROUND, size, (0.95, 1.0)).cpu()
+    sites = sites[torch.randperm(len(sites), generator=g)[:count]]
+    image, labels = crops(pack, sites, size)
+    az = torch.tensor([pack.records[int(s)]['sun_azimuth'] for s in sites[:, 0]])
+    el = torch.tensor([pack.records[int(s)]['sun_elevation'] for s in sites[:, 0]])
+    batch = {
+        'image': image,
+        'mask': labels.long(),
+        'sun_azimuth': az.to(image.device),
+        'sun_elevation': el.to(image.device),
+    }
+    cfg = SegConfig(p=1.0, min_free=0.95)
+    cloudshadow, _, snow = csia_modes(cfg, inpainters, source)
+    result: dict[str, float] = {}
+    shots: dict[str, Tensor] = {}
+    torch.manual_seed(0)
+    for mode, classes in ((cloudshadow, (CLOUD, SHADOW)), (snow, (SNOW,))):
+        painted, mask = apply_modes([mode], batch)
+        pred = torch.cat(
+            [model(painted[i : i + 32]).argmax(1) for i in range(0, len(painted), 32)]
+        )
+        for cls in classes:
+            where = (mask == cls) & (batch['mask'] != cls)
+            name = CLASSES[cls]
+            result[name] = (pred[where] == cls).float().mean().item()
+            result[f'painted_pixels_{name}'] = float(where.sum().item())
+            has = where.flatten(1).float().mean(1).argsort(descending=True)[:examples]
+            shots[f'painted_{name}'] = (painted[has] * 255).round().byte().cpu()
+            shots[f'painted_{name}_mask'] = mask[has].byte().cpu()
+    rec = iou(confusion(model, pack, scenes))
+    for cls in (SHADOW, SNOW, CLOUD):
+        name = CLASSES[cls]
+        result[f'recall_{name}'] = rec[f'recall_{name}']
+        result[f'ratio_{name}'] = result[name] / max(rec[f'recall_{name}'], 1e-9)
+        real = crop_sites(pack.labels, scenes, cls, size, (0.2, 0.6)).cpu()
+        real = real[torch.randperm(len(real), generator=g)[:examples]]
+        if len(real):
+            img, lab = crops(pack, real, size)
+            shots[f'real_{name}'] = (img * 255).round().byte().cpu()
+            shots[f'real_{name}_mask'] = lab.byte().cpu()
+    return result, shots
+
+
+def load_segmenter(
+    path: str, in_channels: int, device: str | torch.device = 'cpu'
+) -> nn.Module:
+    """Rebuild a segmenter saved by ``train-segmenter`` (config in the ``.json``)."""
+    with open(path.rsplit('.', 1)[0] + '.json') as f:
+        cfg = SegConfig(**json.load(f)['config'])
+    model = segmenter(in_channels, NUM_CLASSES, cfg.encoder)
+    model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
+    return model.to(device).eval()
+
+
+def dump(obj: Any, path: str) -> None:
+    """Write *obj* as JSON."""
+    with open(path, 'w') as f:
+        json.dump(obj, f, indent=1)
