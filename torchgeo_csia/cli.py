@@ -154,6 +154,7 @@ def _train_inpainter(args: argparse.Namespace) -> None:
         encoder=args.encoder,
         decoder_channels=tuple(args.decoder_channels),
         hole_channel=not args.no_hole_channel,
+        condition=args.condition,
         seed=args.seed,
     )
     model = train(
@@ -207,13 +208,17 @@ def _evaluate_inpainters(args: argparse.Namespace) -> None:
             f.write(json.dumps(rows) + '\n')
 
 
-def _inpainters(device: str) -> dict[str, object]:
+def _inpainters(device: str, paths: Sequence[str] | None = None) -> dict[str, object]:
+    """The shipped inpainters, or those exported to *paths* (cloud, shadow, snow)."""
+    from .inpainting import load_exported
     from .models.weights import load_inpainter
 
-    return {
-        c: load_inpainter(f'{c.upper()}_SPARCS_PHOTO').to(device)
-        for c in ('cloud', 'shadow', 'snow')
-    }
+    classes = ('cloud', 'shadow', 'snow')
+    if paths:
+        return {
+            c: load_exported(p, 3, device) for c, p in zip(classes, paths, strict=True)
+        }
+    return {c: load_inpainter(f'{c.upper()}_SPARCS_PHOTO').to(device) for c in classes}
 
 
 def _train_segmenter(args: argparse.Namespace) -> None:
@@ -370,6 +375,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         '--decoder-channels', type=int, nargs='+', default=[128, 64, 32, 16, 16]
     )
     tr.add_argument('--no-hole-channel', action='store_true')
+    tr.add_argument(
+        '--condition',
+        action='store_true',
+        help="fill the hole with the class's mean radiance instead of zeros",
+    )
     tr.add_argument('--seed', type=int, default=0)
     tr.add_argument('--max-minutes', type=float)
     tr.add_argument(
@@ -421,6 +431,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     rl.add_argument('--splits', nargs='+', default=['val', 'test'])
     rl.add_argument('--source', default='sparcs', help="'sparcs' bank or 'procedural'")
     rl.add_argument('--count', type=int, default=256)
+    rl.add_argument(
+        '--inpainters',
+        nargs=3,
+        metavar=('CLOUD', 'SHADOW', 'SNOW'),
+        help='exported inpainter .pth files (default: the shipped weights)',
+    )
     rl.add_argument('--out', default='realism.json')
     rl.add_argument('--examples', help='write example crops (torch file) here')
     rl.add_argument('--device')

@@ -76,6 +76,15 @@ def load_pack(folder: str, device: str | torch.device = 'cpu') -> Pack:
     )
 
 
+def class_mean(pack: Pack, cls: int) -> Tensor:
+    """Per-band mean of the class's pixels in the training scenes."""
+    ids = pack.split('train')
+    where = pack.labels[ids] == cls
+    return torch.stack(
+        [pack.images[ids, b][where].mean() for b in range(pack.images.shape[1])]
+    )
+
+
 def hole_of(labels: Tensor, cls: int, dilate: int) -> Tensor:
     """The class's pixels, dilated by *dilate* pixels (so the whole object is holed)."""
     m = (labels == cls).float()[:, None]
@@ -169,6 +178,9 @@ class TrainConfig:
     encoder: str = 'tu-tinynet_c'
     decoder_channels: tuple[int, ...] = (128, 64, 32, 16, 16)
     hole_channel: bool = True
+    #: fill the hole with the class's mean radiance (from the training scenes)
+    condition: bool = False
+    hole_value: tuple[float, ...] | None = None
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -181,6 +193,7 @@ def build(cfg: TrainConfig, bands: int) -> Inpainter:
         arch=cfg.arch,
         hole_channel=cfg.hole_channel,
         decoder_channels=cfg.decoder_channels,
+        hole_value=cfg.hole_value,
     )
 
 
@@ -223,6 +236,8 @@ def train(
     sites = crop_sites(pack.labels, pack.split('train'), cls, cfg.size, cfg.share)
     if len(sites) == 0:
         raise ValueError(f'no training crop holds {cfg.cls} within {cfg.share}')
+    if cfg.condition and cfg.hole_value is None:
+        cfg.hole_value = tuple(class_mean(pack, cls).tolist())
     model = (
         build(cfg, pack.images.shape[1])
         .to(device)
@@ -362,11 +377,7 @@ def evaluate(
     sites = sites[torch.randperm(len(sites), generator=g)[:count]]
     img, lab = crops(pack, sites, size)
     hole = hole_of(lab, cls, dilate)
-    train_ids = pack.split('train')
-    tl = pack.labels[train_ids] == cls
-    mean = torch.stack(
-        [pack.images[train_ids, b][tl].mean() for b in range(pack.images.shape[1])]
-    )
+    mean = class_mean(pack, cls)
     fills: dict[str, Tensor] = {
         'class mean': mean[None, :, None, None].expand_as(img),
         'diffusion': diffusion_fill(img, hole),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import segmentation_models_pytorch as smp
@@ -13,20 +14,26 @@ from torch import Tensor, nn
 DIVISOR = 32
 
 
-def holed_input(image: Tensor, hole: Tensor, hole_channel: bool) -> Tensor:
-    """The network input: the image zeroed inside the hole, plus the hole as a channel.
+def holed_input(
+    image: Tensor, hole: Tensor, hole_channel: bool, fill: Tensor | None = None
+) -> Tensor:
+    """The network input: the image blanked inside the hole, plus the hole as a channel.
 
     Args:
         image: ``B x C x H x W``.
         hole: ``B x H x W`` boolean.
         hole_channel: append the hole as a last channel (otherwise the zeroed hole
             alone marks it, as in the authors' networks).
+        fill: ``C`` values put into the hole (default zeros): a class's mean
+            radiance conditions the network on what to paint.
 
     Returns:
         ``B x (C + hole_channel) x H x W``.
     """
     h = hole[:, None].to(image.dtype)
     x = image * (1 - h)
+    if fill is not None:
+        x = x + fill.to(image.dtype)[None, :, None, None] * h
     return torch.cat([x, h], 1) if hole_channel else x
 
 
@@ -46,6 +53,7 @@ class Inpainter(nn.Module):
         bands: int,
         hole_channel: bool = True,
         value_range: tuple[float, float] = (0.0, 1.0),
+        hole_value: Sequence[float] | None = None,
     ) -> None:
         """Wrap a network.
 
@@ -55,8 +63,14 @@ class Inpainter(nn.Module):
             hole_channel: whether *net* takes the hole mask as a last input channel.
             value_range: the range of the normalised image the network was trained on;
                 fills are clipped to it.
+            hole_value: per-band values the hole holds in the input (zeros if
+                ``None``); part of the network's contract, recorded in its weights'
+                metadata.
         """
         super().__init__()
+        self.hole_value = None if hole_value is None else [float(v) for v in hole_value]
+        fill = None if hole_value is None else torch.tensor(self.hole_value)
+        self.register_buffer('hole_fill', fill, persistent=False)
         self.net = net
         self.bands = bands
         self.hole_channel = hole_channel
@@ -85,7 +99,7 @@ class Inpainter(nn.Module):
             ``B x bands x H x W`` prediction (not yet pasted or clipped).
         """
         self.check(image)
-        x = holed_input(image, hole, self.hole_channel)
+        x = holed_input(image, hole, self.hole_channel, self.hole_fill)
         h, w = x.shape[-2:]
         ph, pw = (-h) % DIVISOR, (-w) % DIVISOR
         if ph or pw:
@@ -102,6 +116,7 @@ def inpainter(
     arch: str = 'UnetPlusPlus',
     hole_channel: bool = True,
     value_range: tuple[float, float] = (0.0, 1.0),
+    hole_value: Sequence[float] | None = None,
     **kwargs: Any,
 ) -> Inpainter:
     """Build an (untrained) inpainter: an smp network of the image bands plus the hole.
@@ -115,6 +130,7 @@ def inpainter(
         arch: smp architecture name (``UnetPlusPlus``, ``Unet``, ...).
         hole_channel: append the hole mask as an input channel.
         value_range: range of the normalised image; fills are clipped to it.
+        hole_value: per-band values put into the hole (default zeros).
         **kwargs: passed to the smp architecture (``decoder_channels``, ...).
 
     Returns:
@@ -130,4 +146,4 @@ def inpainter(
         classes=bands,
         **kwargs,
     )
-    return Inpainter(net, bands, hole_channel, value_range)
+    return Inpainter(net, bands, hole_channel, value_range, hole_value)

@@ -165,6 +165,7 @@ def load_inpainter(weights: WeightsEnum | str) -> Inpainter:
         hole_channel=meta['hole_channel'],
         value_range=tuple(meta['value_range']),
         decoder_channels=meta['decoder_channels'],
+        hole_value=meta.get('hole_value'),
     )
     state = torch.load(
         verified_path(weights.url), map_location='cpu', weights_only=True
