@@ -14,7 +14,7 @@ CLI="python3 -m torchgeo_csia.cli"
 PACK=.pack/sparcs_photo
 BASE=$(ls models/segmentation_models/csia_segmenter_base_*.pth | head -1)
 nvidia-smi -L
-timeout 150 $CLI bench 2>&1 | grep -v Warning | tee "$OUT/real/bench.txt"
+timeout 170 $CLI bench 2>&1 | grep -v Warning | tee "$OUT/real/bench.txt"
 for c in cloud shadow snow; do
   $CLI train-inpainter --pack $PACK --class $c --condition --out "$OUT/real/$c" --steps 2400 \
     --max-minutes ${MINUTES:-3.6} > "$OUT/real/$c.log" 2>&1 &
@@ -33,4 +33,5 @@ $CLI realism --pack $PACK --weights $BASE --out "$OUT/real/realism_conditioned.j
   --examples "$OUT/real/examples.pt" \
   --inpainters "$OUT"/real/cloud/*.pth "$OUT"/real/shadow/*.pth "$OUT"/real/snow/*.pth
 rm -f "$OUT"/real/*/last.ckpt
+cp "$OUT"/real/*/*.pth "$OUT"/ && rm -f "$OUT"/real/*/*.pth
 tar -C "$OUT" -cf "$OUT/real.tar" real && rm -rf "$OUT/real"

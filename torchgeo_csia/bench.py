@@ -28,7 +28,8 @@ from .transforms.structures import CLOUD, paste
 
 def _time(fn: Callable[[], object], device: torch.device, repeat: int) -> float:
     """Median seconds of *fn* after warm-up (device events on CUDA)."""
-    for _ in range(3):
+    # enough warm-up that cuDNN has tuned every batch-size bucket p < 1 can draw
+    for _ in range(12):
         fn()
     times = []
     for _ in range(repeat):

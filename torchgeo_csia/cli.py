@@ -240,7 +240,9 @@ def _train_segmenter(args: argparse.Namespace) -> None:
         min_free=args.min_free,
         encoder=args.encoder,
     )
-    inpainters = _inpainters(device) if args.variant == 'csia' else None
+    inpainters = (
+        _inpainters(device, args.inpainters) if args.variant == 'csia' else None
+    )
     model, log = train_segmenter(
         pack,
         cfg,
@@ -278,7 +280,7 @@ def _realism(args: argparse.Namespace) -> None:
     result, shots = realism(
         pack,
         model,
-        _inpainters(device),
+        _inpainters(device, args.inpainters),
         args.source,
         scenes,
         count=args.count,  # type: ignore[arg-type]
@@ -417,6 +419,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     seg.add_argument('--p', type=float, default=0.5, help='CSIA probability per mode')
     seg.add_argument('--min-free', type=float, default=0.5, help='CSIA reach')
     seg.add_argument('--encoder', default='tu-efficientnet_b0')
+    seg.add_argument(
+        '--inpainters',
+        nargs=3,
+        metavar=('CLOUD', 'SHADOW', 'SNOW'),
+        help='exported inpainter .pth files for CSIA (default: the shipped weights)',
+    )
     seg.add_argument('--max-minutes', type=float)
     seg.add_argument('--out', required=True)
     seg.add_argument('--device')
