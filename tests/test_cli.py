@@ -1,6 +1,13 @@
+import glob
+import json
+import os
 from pathlib import Path
 
+import pytest
+
 from torchgeo_csia.cli import main
+
+from .conftest import DATA
 
 
 def test_demo(tmp_path: Path) -> None:
@@ -14,3 +21,188 @@ def test_bench_data_small(capsys) -> None:
     table = capsys.readouterr().out
     assert '| native UTM | L8Biome (torchgeo) |' in table
     assert 'SPARCS usgs (_mask.png)' in table
+
+
+@pytest.fixture(scope='module')
+def packs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp('packs')
+    out = {}
+    for image in ('photo', 'data'):
+        out[image] = str(root / image)
+        main(
+            [
+                'pack',
+                '--root',
+                os.path.join(DATA, 'usgs'),
+                '--image',
+                image,
+                '--out',
+                out[image],
+            ]
+        )
+    return out
+
+
+def test_pack_refuses_dataset_folder(tmp_path: Path) -> None:
+    inside = os.path.join(DATA, 'usgs', 'pack')
+    with pytest.raises(ValueError, match='must not be inside'):
+        main(['pack', '--root', os.path.join(DATA, 'usgs'), '--out', inside])
+    assert not os.path.exists(inside)
+
+
+@pytest.mark.parametrize('image', ['photo', 'data'])
+def test_train_inpainter_resume_and_evaluate(
+    packs: dict[str, str],
+    image: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # the same command trains on the 3-band quicklooks and on 10-band data
+    args = [
+        'train-inpainter',
+        '--pack',
+        packs[image],
+        '--class',
+        'cloud',
+        '--size',
+        '32',
+    ]
+    args += ['--batch-size', '2', '--encoder', 'resnet18', '--out', str(tmp_path)]
+    args += ['--decoder-channels', '16', '16', '16', '16', '16']
+    main([*args, '--steps', '2'])
+    main([*args, '--steps', '2'])  # resumes from the checkpoint: nothing left
+    assert 'resumed cloud from step 2' in capsys.readouterr().out
+    (weights,) = glob.glob(str(tmp_path / '*.pth'))
+    meta = json.load(open(weights.replace('.pth', '.json')))
+    assert meta['image'] == image and meta['steps_done'] == 2
+    main(
+        [
+            'evaluate-inpainters',
+            '--pack',
+            packs[image],
+            '--class',
+            'cloud',
+            '--weights',
+            weights,
+            '--count',
+            '4',
+        ]
+    )
+    table = capsys.readouterr().out
+    assert '| cloud | diffusion |' in table and '| cloud | class mean |' in table
+
+
+def test_train_segmenter_evaluate_realism(
+    packs: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(
+        [
+            'train-segmenter',
+            '--pack',
+            packs['photo'],
+            '--variant',
+            'csia',
+            '--steps',
+            '2',
+            '--batch-size',
+            '2',
+            '--size',
+            '32',
+            '--encoder',
+            'resnet18',
+            '--out',
+            str(tmp_path),
+        ]
+    )
+    (weights,) = glob.glob(str(tmp_path / '*.pth'))
+    log = json.load(open(weights.replace('.pth', '.json')))
+    assert log['steps_done'] == 2 and set(log['reach']) == {
+        'RandomCloudShadow',
+        'RandomShadowForClouds',
+        'RandomSnow',
+    }
+    main(
+        [
+            'evaluate',
+            '--pack',
+            packs['photo'],
+            '--weights',
+            weights,
+            '--split',
+            'all',
+            '--out',
+            str(tmp_path / 'table.md'),
+            '--figure',
+            str(tmp_path / 'conf.png'),
+        ]
+    )
+    assert '| shadow |' in (tmp_path / 'table.md').read_text()
+    assert (tmp_path / 'conf.png').stat().st_size > 1000
+    main(
+        [
+            'realism',
+            '--pack',
+            packs['photo'],
+            '--weights',
+            weights,
+            '--splits',
+            'train',
+            '--count',
+            '4',
+            '--size',
+            '32',
+            '--min-free',
+            '0.2',
+            '--out',
+            str(tmp_path / 'r.json'),
+            '--figure',
+            str(tmp_path / 'r.png'),
+        ]
+    )
+    result = json.load(open(tmp_path / 'r.json'))
+    assert 0.0 <= result['cloud'] <= 1.0 and 'recall_snow' in result
+
+
+def test_build_bank(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from torchgeo_csia.transforms import StructureBank
+
+    out = tmp_path / 'bank.npz'
+    main(
+        [
+            'build-bank',
+            '--root',
+            os.path.join(DATA, 'usgs'),
+            '--size',
+            '32',
+            '--out',
+            str(out),
+        ]
+    )
+    bank = StructureBank.load(out)
+    assert bank.meta['split'] == 'train' and len(bank) > 0
+    assert bank.meta['scenes'] == [
+        'LC80010812013365LGN00_18',
+        'LC80320282013182LGN00_30',
+    ]
+
+
+def test_bench_cpu_small(capsys: pytest.CaptureFixture[str]) -> None:
+    main(
+        [
+            'bench',
+            '--batch-size',
+            '2',
+            '--bands',
+            '3',
+            '--size',
+            '64',
+            '--repeat',
+            '1',
+            '--encoder',
+            'resnet18',
+            '--device',
+            'cpu',
+        ]
+    )
+    out = capsys.readouterr().out
+    assert 'authors: cloud + shadow' in out and 'overhead' in out

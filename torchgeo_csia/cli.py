@@ -6,6 +6,10 @@ import argparse
 import os
 import tempfile
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models.inpainter import Inpainter
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -196,6 +200,10 @@ def _evaluate_inpainters(args: argparse.Namespace) -> None:
         for w in args.weights
     }
     rows = evaluate(pack, models, args.cls, count=args.count)
+    if args.figure:
+        from .inpainting import figure
+
+        figure(pack, models, args.figure)
     print('| class | method | L1 | PSNR (dB) | texture ratio | crops |')
     print('|---|---|---|---|---|---|')
     for r in rows:
@@ -208,7 +216,9 @@ def _evaluate_inpainters(args: argparse.Namespace) -> None:
             f.write(json.dumps(rows) + '\n')
 
 
-def _inpainters(device: str, paths: Sequence[str] | None = None) -> dict[str, object]:
+def _inpainters(
+    device: str, paths: Sequence[str] | None = None
+) -> dict[str, Inpainter]:
     """The shipped inpainters, or those exported to *paths* (cloud, shadow, snow)."""
     from .inpainting import load_exported
     from .models.weights import load_inpainter
@@ -248,7 +258,7 @@ def _train_segmenter(args: argparse.Namespace) -> None:
         cfg,
         args.out,
         inpainters,
-        max_minutes=args.max_minutes,  # type: ignore[arg-type]
+        max_minutes=args.max_minutes,
     )
     for split in ('val', 'test'):
         conf = confusion(model, pack, pack.split(split))
@@ -283,17 +293,80 @@ def _realism(args: argparse.Namespace) -> None:
         _inpainters(device, args.inpainters),
         args.source,
         scenes,
-        count=args.count,  # type: ignore[arg-type]
+        count=args.count,
+        size=args.size,
+        min_free=args.min_free,
     )
     dump(result, args.out)
     if args.examples:
         torch.save(shots, args.examples)
+    if args.figure:
+        from .experiment import realism_figure
+
+        realism_figure(shots, args.figure)
     print('| class | painted labelled as class | recall on real | ratio |')
     print('|---|---|---|---|')
     for c in ('cloud', 'shadow', 'snow'):
         print(
-            f'| {c} | {result[c]:.3f} | {result["recall_" + c]:.3f} | {result["ratio_" + c]:.2f} |'
+            f'| {c} | {result[c]:.3f} | {result["recall_" + c]:.3f} | '
+            f'{result["ratio_" + c]:.2f} |'
         )
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    import torch
+
+    from .experiment import confusion, confusion_figure, dump, iou, load_segmenter
+    from .inpainting import load_pack
+
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.pack
+        if folder is None:
+            from .pack import pack_scenes
+
+            folder = os.path.join(tmp, 'pack')
+            pack_scenes(args.root, folder)
+        pack = load_pack(folder, device)
+    if os.path.exists(args.weights):
+        model = load_segmenter(args.weights, pack.images.shape[1], device)
+    else:
+        from .models.weights import CSIASegmenter_Weights, csia_segmenter
+
+        name = args.weights.rsplit('.', 1)[-1]
+        if name not in CSIASegmenter_Weights.__members__:
+            raise SystemExit(
+                f'--weights {args.weights!r} is neither a file nor one of '
+                f'{list(CSIASegmenter_Weights.__members__)}'
+            )
+        model = csia_segmenter(CSIASegmenter_Weights.__members__[name]).to(device)
+    splits = {'heldout': ('val', 'test'), 'all': ('train', 'val', 'test')}
+    scenes = pack.split(*splits.get(args.split, (args.split,)))
+    if not scenes:
+        raise SystemExit(f'no scene of split {args.split!r} in the pack')
+    conf = confusion(model, pack, scenes)
+    scores = iou(conf)
+    present = conf.sum(1)
+    lines = [
+        f'{len(scenes)} scenes ({args.split}), full-scene sliding-window inference',
+        '',
+        '| class | IoU | recall |',
+        '|---|---|---|',
+    ]
+    for i, c in enumerate(('background', 'shadow', 'snow', 'cloud')):
+        iou_s = f'{scores[c]:.3f}' if present[i] else 'n/a (absent)'
+        lines.append(f'| {c} | {iou_s} | {scores["recall_" + c]:.3f} |')
+    lines.append(f'| mean | {scores["mean"]:.3f} | |')
+    lines += ['', 'confusion (rows true, columns predicted):', '']
+    lines += ['    ' + ' '.join(f'{v:>10d}' for v in row) for row in conf.tolist()]
+    table = '\n'.join(lines)
+    print(table)
+    if args.out:
+        with open(args.out, 'w') as f:
+            f.write(table + '\n')
+        dump({'scores': scores, 'confusion': conf.tolist()}, args.out + '.json')
+    if args.figure:
+        confusion_figure(conf, args.figure, f'{args.weights} on {args.split}')
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -403,6 +476,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     ev.add_argument('--count', type=int, default=256, help='held-out crops')
     ev.add_argument('--json', help='append the rows to this file')
+    ev.add_argument('--figure', help='write held-out before/after patches (PNG) here')
     ev.add_argument('--device')
     ev.set_defaults(func=_evaluate_inpainters)
 
@@ -439,6 +513,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     rl.add_argument('--splits', nargs='+', default=['val', 'test'])
     rl.add_argument('--source', default='sparcs', help="'sparcs' bank or 'procedural'")
     rl.add_argument('--count', type=int, default=256)
+    rl.add_argument('--size', type=int, default=256, help='crop size')
+    rl.add_argument(
+        '--min-free', type=float, default=0.95, help='least background share of a crop'
+    )
     rl.add_argument(
         '--inpainters',
         nargs=3,
@@ -447,8 +525,29 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     rl.add_argument('--out', default='realism.json')
     rl.add_argument('--examples', help='write example crops (torch file) here')
+    rl.add_argument('--figure', help='write painted-beside-real examples (PNG) here')
     rl.add_argument('--device')
     rl.set_defaults(func=_realism)
+
+    evl = sub.add_parser(
+        'evaluate',
+        help='per-class IoU, mean IoU and confusion of a segmenter over full scenes',
+    )
+    src = evl.add_mutually_exclusive_group(required=True)
+    src.add_argument('--pack', help='a pack from "pack"')
+    src.add_argument('--root', help='a SPARCS folder (packed on the fly)')
+    evl.add_argument(
+        '--weights',
+        required=True,
+        help='segmenter .pth from train-segmenter, or a CSIASegmenter_Weights name',
+    )
+    evl.add_argument(
+        '--split', default='test', help='train, val, test, heldout (val+test) or all'
+    )
+    evl.add_argument('--out', help='write the table here (and its JSON beside)')
+    evl.add_argument('--figure', help='write the confusion matrix (PNG) here')
+    evl.add_argument('--device')
+    evl.set_defaults(func=_evaluate)
 
     args = parser.parse_args(argv)
     args.func(args)

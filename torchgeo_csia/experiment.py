@@ -38,7 +38,7 @@ def random_batch(
     pack: Pack, scenes: list[int], batch: int, size: int
 ) -> dict[str, Tensor]:
     """Random crops of the given scenes, with their sun geometry."""
-    n, _, h, w = pack.images.shape
+    h, w = pack.images.shape[-2:]
     pick = torch.tensor(scenes)[torch.randint(len(scenes), (batch,))]
     ys = torch.randint(h - size + 1, (batch,))
     xs = torch.randint(w - size + 1, (batch,))
@@ -57,14 +57,15 @@ def random_batch(
 
 def flips(image: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
     """Random horizontal and vertical flips and transposes, per sample."""
-    for op in (
-        lambda t: t.flip(-1),
-        lambda t: t.flip(-2),
-        lambda t: t.transpose(-1, -2),
-    ):
+    for dims in ((-1,), (-2,), None):
         do = torch.rand(len(image), device=image.device) < 0.5
-        image = torch.where(do[:, None, None, None], op(image), image)
-        mask = torch.where(do[:, None, None], op(mask), mask)
+        moved = (
+            (image.flip(dims), mask.flip(dims))
+            if dims
+            else (image.transpose(-1, -2), mask.transpose(-1, -2))
+        )
+        image = torch.where(do[:, None, None, None], moved[0], image)
+        mask = torch.where(do[:, None, None], moved[1], mask)
     return image, mask
 
 
@@ -77,11 +78,12 @@ def predict_scene(
     Tiles overlap and their logits are averaged; the scene is reflect-padded so
     every tile is whole.
     """
-    c, h, w = image.shape
+    h, w = image.shape[-2:]
     step = tile - overlap
     ph = max(tile, math.ceil((h - overlap) / step) * step + overlap) - h
     pw = max(tile, math.ceil((w - overlap) / step) * step + overlap) - w
-    x = F.pad(image[None], (0, pw, 0, ph), mode='reflect')
+    mode = 'reflect' if ph < h and pw < w else 'replicate'  # reflect needs pad < size
+    x = F.pad(image[None], (0, pw, 0, ph), mode=mode)
     out: Tensor | None = None
     count = torch.zeros(1, 1, *x.shape[-2:], device=image.device)
     for y0 in range(0, x.shape[-2] - overlap, step):
@@ -103,8 +105,10 @@ def predict_scene(
 
 @torch.no_grad()
 def confusion(model: nn.Module, pack: Pack, scenes: list[int]) -> Tensor:
-    """``K x K`` confusion matrix (rows: truth, columns: prediction) over full scenes;
-    labels outside the scheme are ignored."""
+    """``K x K`` confusion matrix over full scenes (rows truth, columns prediction).
+
+    Labels outside the scheme are ignored.
+    """
     model.eval()
     conf = torch.zeros(
         NUM_CLASSES, NUM_CLASSES, dtype=torch.long, device=pack.images.device
@@ -176,8 +180,10 @@ def apply_modes(
     batch: dict[str, Tensor],
     reach: dict[str, float] | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """Run the CSIA modes one after the other on a batch (sun geometry included);
-    adds each mode's count of changed samples to *reach*."""
+    """Run the CSIA modes one after the other on a batch, with its sun geometry.
+
+    Adds each mode's count of changed samples to *reach*.
+    """
     image, mask = batch['image'], batch['mask']
     for mode in modes:
         with sun_geometry(mode, batch['sun_azimuth'], batch['sun_elevation']):
@@ -234,7 +240,7 @@ def train_segmenter(
             logits = model(image.contiguous(memory_format=torch.channels_last))
         loss = F.cross_entropy(logits.float(), mask, ignore_index=255)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         opt.step()
         sched.step()
         if (step + 1) % 100 == 0:
@@ -267,21 +273,27 @@ def realism(
     count: int = 256,
     size: int = 256,
     examples: int = 6,
+    min_free: float = 0.95,
 ) -> tuple[dict[str, float], dict[str, Tensor]]:
     """Share of painted pixels that *model* labels as the painted class.
 
-    Structures are painted with the CSIA modes into label-free crops (at least 95 %
-    background) of *scenes*; the shares sit next to *model*'s recall of each class
-    on real structures of the same scenes (full-scene inference).
+    Structures are painted with the CSIA modes into label-free crops (at least
+    *min_free* background) of *scenes*; the shares sit next to *model*'s recall of
+    each class on real structures of the same scenes (full-scene inference).
 
     Returns:
         ``{class: share, recall_<class>: recall}`` and example crops (painted and
         real, uint8) for a figure.
     """
     model.eval()
+    size = min(size, *pack.labels.shape[1:])
     g = torch.Generator().manual_seed(99)
-    sites = crop_sites(pack.labels, scenes, BACKGROUND, size, (0.95, 1.0)).cpu()
+    sites = crop_sites(pack.labels, scenes, BACKGROUND, size, (min_free, 1.0)).cpu()
     sites = sites[torch.randperm(len(sites), generator=g)[:count]]
+    if len(sites) == 0:
+        raise ValueError(
+            f'no {size} px crop with >= {min_free:.0%} background in the scenes'
+        )
     image, labels = crops(pack, sites, size)
     az = torch.tensor([pack.records[int(s)]['sun_azimuth'] for s in sites[:, 0]])
     el = torch.tensor([pack.records[int(s)]['sun_elevation'] for s in sites[:, 0]])
@@ -291,7 +303,7 @@ def realism(
         'sun_azimuth': az.to(image.device),
         'sun_elevation': el.to(image.device),
     }
-    cfg = SegConfig(p=1.0, min_free=0.95)
+    cfg = SegConfig(p=1.0, min_free=min_free)
     cloudshadow, _, snow = csia_modes(cfg, inpainters, source)
     result: dict[str, float] = {}
     shots: dict[str, Tensor] = {}
@@ -338,3 +350,64 @@ def dump(obj: Any, path: str) -> None:
     """Write *obj* as JSON."""
     with open(path, 'w') as f:
         json.dump(obj, f, indent=1)
+
+
+def realism_figure(shots: dict[str, Tensor], out: str) -> None:
+    """Painted structures beside real ones, per class (from :func:`realism`)."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    names = [c for c in ('cloud', 'shadow', 'snow') if f'painted_{c}' in shots]
+    n = max(len(shots[f'painted_{c}']) for c in names)
+    fig, axs = plt.subplots(
+        2 * len(names), n, figsize=(2.2 * n, 4.6 * len(names)), squeeze=False
+    )
+    for r, c in enumerate(names):
+        for k, kind in enumerate(('painted', 'real')):
+            imgs = shots.get(f'{kind}_{c}')
+            masks = shots.get(f'{kind}_{c}_mask')
+            for i in range(n):
+                ax = axs[2 * r + k, i]
+                ax.axis('off')
+                if imgs is None or masks is None or i >= len(imgs):
+                    continue
+                ax.imshow(imgs[i].permute(1, 2, 0).numpy())
+                ax.contour(
+                    (masks[i] == CLASSES.index(c)).numpy(),
+                    levels=[0.5],
+                    colors='red',
+                    linewidths=0.6,
+                )
+                ax.set_title(f'{kind} {c}', fontsize=8)
+    fig.suptitle(
+        'CSIA-painted structures (into label-free held-out crops) beside real ones'
+    )
+    fig.tight_layout()
+    fig.savefig(out, dpi=70)
+    plt.close(fig)
+
+
+def confusion_figure(conf: Tensor, out: str, title: str = '') -> None:
+    """Row-normalised confusion matrix as a figure."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    c = conf.double()
+    norm = (c / c.sum(1, keepdim=True).clamp(min=1)).cpu().numpy()
+    fig, ax = plt.subplots(figsize=(4.6, 4))
+    ax.imshow(norm, cmap='Blues', vmin=0, vmax=1)
+    for i in range(len(CLASSES)):
+        for j in range(len(CLASSES)):
+            ax.text(j, i, f'{norm[i, j]:.2f}', ha='center', va='center', fontsize=8)
+    ax.set_xticks(range(len(CLASSES)), CLASSES, rotation=30)
+    ax.set_yticks(range(len(CLASSES)), CLASSES)
+    ax.set_xlabel('predicted')
+    ax.set_ylabel('true')
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)

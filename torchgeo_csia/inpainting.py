@@ -351,6 +351,27 @@ def load_exported(
     return model.to(device).eval()
 
 
+def heldout_crops(
+    pack: Pack,
+    cls: int,
+    size: int,
+    count: int,
+    share: tuple[float, float],
+    dilate: int,
+    seed: int,
+    splits: tuple[str, ...] = ('val', 'test'),
+) -> tuple[Tensor, Tensor]:
+    """Seeded crops of held-out scenes holding *cls*, with whole-object holes."""
+    size = min(size, *pack.labels.shape[1:])
+    g = torch.Generator().manual_seed(seed)
+    sites = crop_sites(pack.labels, pack.split(*splits), cls, size, share).cpu()
+    sites = sites[torch.randperm(len(sites), generator=g)[:count]]
+    if len(sites) == 0:
+        raise ValueError(f'no {size} px crop of {splits} holds class {cls} in {share}')
+    img, lab = crops(pack, sites, size)
+    return img, hole_of(lab, cls, dilate)
+
+
 @torch.no_grad()
 def evaluate(
     pack: Pack,
@@ -372,11 +393,7 @@ def evaluate(
         a photo), texture ratio, and the number of crops.
     """
     cls = CLASS_NAMES[cls_name]
-    g = torch.Generator().manual_seed(1234)
-    sites = crop_sites(pack.labels, pack.split(*splits), cls, size, share).cpu()
-    sites = sites[torch.randperm(len(sites), generator=g)[:count]]
-    img, lab = crops(pack, sites, size)
-    hole = hole_of(lab, cls, dilate)
+    img, hole = heldout_crops(pack, cls, size, count, share, dilate, 1234, splits)
     mean = class_mean(pack, cls)
     fills: dict[str, Tensor] = {
         'class mean': mean[None, :, None, None].expand_as(img),
@@ -415,3 +432,55 @@ def evaluate(
             }
         )
     return rows
+
+
+@torch.no_grad()
+def figure(
+    pack: Pack,
+    models: dict[str, Inpainter],
+    out: str,
+    per_class: int = 4,
+    size: int = 256,
+    dilate: int = 4,
+) -> None:
+    """Held-out patches before and after inpainting, per class.
+
+    For each class: the real patch, the holed input, and the network's fill pasted
+    into the hole (the hole outlined), on crops of the pack's val and test scenes.
+    """
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    rows = []
+    for name, model in models.items():
+        cls = CLASS_NAMES[name]
+        img, hole = heldout_crops(pack, cls, size, per_class, (0.1, 0.5), dilate, 7)
+        low, high = model.value_range
+        filled = paste(img, model.eval()(img, hole), hole, low, high)
+        rows.append((name, img, hole, filled))
+    fig, axs = plt.subplots(
+        len(rows),
+        3 * per_class,
+        figsize=(2.2 * 3 * per_class, 2.4 * len(rows)),
+        squeeze=False,
+    )
+    for r, (name, img, hole, filled) in enumerate(rows):
+        for i in range(len(img)):
+            views = (img[i], img[i] * ~hole[i], filled[i])
+            for j, (view, title) in enumerate(
+                zip(views, ('real', 'holed', name), strict=True)
+            ):
+                ax = axs[r, 3 * i + j]
+                ax.imshow(view.permute(1, 2, 0).clamp(0, 1).cpu().numpy())
+                ax.contour(
+                    hole[i].cpu().numpy(), levels=[0.5], colors='red', linewidths=0.6
+                )
+                ax.set_title(title, fontsize=8)
+        for ax in axs[r]:
+            ax.axis('off')
+    fig.suptitle('held-out SPARCS quicklooks: real, holed (whole structure), inpainted')
+    fig.tight_layout()
+    fig.savefig(out, dpi=70)
+    plt.close(fig)

@@ -23,6 +23,23 @@ def datamodule(**kwargs: object) -> SPARCSDataModule:
     return SPARCSDataModule(**args)  # type: ignore[arg-type]
 
 
+def fit(config: str, tmp_path: Path, *extra: str) -> None:
+    """``torchgeo fit`` on the generated scenes, one CPU step."""
+    main(
+        [
+            'fit',
+            '--config',
+            config,
+            '--data.dict_kwargs.paths',
+            os.path.join(DATA, 'usgs'),
+            *extra,
+            '--trainer.accelerator=cpu',
+            '--trainer.fast_dev_run=1',
+            f'--trainer.default_root_dir={tmp_path}',
+        ]
+    )
+
+
 class TestSPARCSDataModule:
     def test_splits_are_disjoint(self) -> None:
         dm = datamodule()
@@ -67,33 +84,9 @@ class TestSPARCSDataModule:
         with pytest.raises(ValueError, match='split is set by SPARCSDataModule'):
             datamodule(split='train')
 
-    def test_fit_cli(self, tmp_path: Path) -> None:
-        config = os.path.join(HERE, 'conf', 'sparcs.yaml')
-        args = [
-            'fit',
-            '--config',
-            config,
-            '--data.dict_kwargs.paths',
-            os.path.join(DATA, 'usgs'),
-            '--trainer.accelerator=cpu',
-            '--trainer.fast_dev_run=1',
-            f'--trainer.default_root_dir={tmp_path}',
-        ]
-        main(args)
-
-    def test_fit_cli_with_csia(self, tmp_path: Path) -> None:
-        config = os.path.join(HERE, 'conf', 'sparcs_csia.yaml')
-        args = [
-            'fit',
-            '--config',
-            config,
-            '--data.dict_kwargs.paths',
-            os.path.join(DATA, 'usgs'),
-            '--trainer.accelerator=cpu',
-            '--trainer.fast_dev_run=1',
-            f'--trainer.default_root_dir={tmp_path}',
-        ]
-        main(args)
+    @pytest.mark.parametrize('name', ['sparcs.yaml', 'sparcs_csia.yaml'])
+    def test_fit_cli(self, name: str, tmp_path: Path) -> None:
+        fit(os.path.join(HERE, 'conf', name), tmp_path)
 
     def test_csia_in_train_aug(self) -> None:
         import torch
@@ -115,3 +108,28 @@ class TestSPARCSDataModule:
         eligible = (mask == 0).flatten(1).any(1)
         assert torch.equal(aug._params['eligible'], eligible)
         assert 'shadow_shift' in aug._params and aug._sun is None
+
+
+@pytest.mark.parametrize('name', ['sparcs_base.yaml', 'sparcs_csia.yaml'])
+def test_documented_configs(name: str, tmp_path: Path) -> None:
+    # the BASE and CSIA harness configs, shrunk to one CPU step
+    config = os.path.join(HERE, '..', 'docs', 'configs', name)
+    fit(
+        config,
+        tmp_path,
+        '--data.init_args.batch_size=2',
+        '--data.init_args.patch_size=64',
+        '--data.init_args.length=2',
+        '--data.init_args.num_workers=0',
+        '--trainer.precision=32',
+    )
+
+
+def test_task_loads_shipped_segmenter() -> None:
+    import torch
+
+    from torchgeo_csia.tasks import CSIASegmentation
+
+    task = CSIASegmentation(weights='CSIASegmenter_Weights.BASE_SPARCS_PHOTO')
+    with torch.inference_mode():
+        assert task(torch.rand(1, 3, 64, 64)).shape == (1, 4, 64, 64)

@@ -12,10 +12,16 @@ from typing import Any
 
 from torchvision.models._api import WeightsEnum
 
-from .weights import CSIAInpainter_Weights, csia_inpainter
+from .weights import (
+    CSIAInpainter_Weights,
+    CSIASegmenter_Weights,
+    csia_inpainter,
+    csia_segmenter,
+)
 
 MODELS: dict[str, tuple[Callable[..., Any], type[WeightsEnum]]] = {
     'csia_inpainter': (csia_inpainter, CSIAInpainter_Weights),
+    'csia_segmenter': (csia_segmenter, CSIASegmenter_Weights),
 }
 
 

@@ -99,7 +99,8 @@ class Inpainter(nn.Module):
             ``B x bands x H x W`` prediction (not yet pasted or clipped).
         """
         self.check(image)
-        x = holed_input(image, hole, self.hole_channel, self.hole_fill)
+        fill: Tensor | None = self.hole_fill  # type: ignore[assignment]
+        x = holed_input(image, hole, self.hole_channel, fill)
         h, w = x.shape[-2:]
         ph, pw = (-h) % DIVISOR, (-w) % DIVISOR
         if ph or pw:

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 from torchvision.models._api import Weights, WeightsEnum
 
 from ..transforms.sources import StructureBank
 from .inpainter import Inpainter, inpainter
+from .segmenter import segmenter
 
 
 def models_dir() -> Path:
@@ -73,7 +75,7 @@ def _inpainter_meta(cls: str) -> dict[str, Any]:
         'training': (
             f'torchgeo-csia train-inpainter --class {cls} --steps 3000 '
             '--max-minutes 5.5 (stopped at about 2,400 steps), H100, see '
-            'tools/gpu_inpainters.sh'
+            'docs/reproduce/gpu_inpainters.sh'
         ),
         'publication': 'https://doi.org/10.1016/j.asr.2025.01.049',
         'repo': 'https://github.com/torchgeo-csia',
@@ -107,6 +109,89 @@ class CSIAInpainter_Weights(WeightsEnum):  # type: ignore[misc]
         transforms=None,
         meta=_inpainter_meta('snow'),
     )
+
+
+def _segmenter_meta(variant: str, seed: int) -> dict[str, Any]:
+    csia = (
+        'CSIA: RandomCloudShadow (p 0.5, min_free 0.5, shipped bank), '
+        'RandomShadowForClouds (p 0.5), RandomSnow (p 0.5, min_free 0.5), shipped '
+        'inpainters; then flips and transposes'
+    )
+    return {
+        'dataset': 'SPARCS',
+        'image': 'photo',
+        'bands': _PHOTO_BANDS,
+        'in_chans': 3,
+        'num_classes': 4,
+        'classes': ('background', 'shadow', 'snow', 'cloud'),
+        'model': 'UnetPlusPlus',
+        'encoder': 'tu-efficientnet_b0',
+        'decoder_channels': (128, 64, 32, 16, 16),
+        'normalization': 'photo / 255',
+        'augmentation': csia if variant == 'csia' else 'flips and transposes',
+        'training_scenes': TRAINING_SCENES,
+        'training': (
+            f'torchgeo-csia train-segmenter --variant {variant} --seed {seed} '
+            '--steps 2000 (batch 32, 256 px, AdamW one-cycle 2e-3, bf16), H100, '
+            'see docs/reproduce/gpu_segmentation.sh; best of seeds 0-2 by val mean IoU'
+        ),
+        'publication': 'https://doi.org/10.1016/j.asr.2025.01.049',
+        'repo': 'https://github.com/torchgeo-csia',
+        'license': 'CC0-1.0',
+    }
+
+
+class CSIASegmenter_Weights(WeightsEnum):  # type: ignore[misc]
+    """Cloud, shadow and snow segmenters trained by us on SPARCS quicklooks.
+
+    U-Net++ (``tu-efficientnet_b0``, narrow decoder) over the 3-band quicklook
+    scaled to [0, 1], 4 classes of the ``csia`` scheme; ``BASE`` trained with
+    geometric augmentations only, ``CSIA`` with CSIA on top.
+
+    .. versionadded:: 0.1
+    """
+
+    BASE_SPARCS_PHOTO = Weights(
+        url=_uri('segmentation_models', 'csia_segmenter_base_photo_s0-6913cea7.pth'),
+        transforms=None,
+        meta=_segmenter_meta('base', 0),
+    )
+    CSIA_SPARCS_PHOTO = Weights(
+        url=_uri('segmentation_models', 'csia_segmenter_csia_photo_s0-803b1659.pth'),
+        transforms=None,
+        meta=_segmenter_meta('csia', 0),
+    )
+
+
+def csia_segmenter(
+    weights: CSIASegmenter_Weights | None = None, *args: Any, **kwargs: Any
+) -> nn.Module:
+    """CSIA-experiment U-Net++ segmenter.
+
+    Args:
+        weights: pretrained weights to load (the full model), or ``None``.
+        *args: passed to :func:`~torchgeo_csia.models.segmenter` when untrained.
+        **kwargs: passed to :func:`~torchgeo_csia.models.segmenter` when untrained.
+
+    Returns:
+        The network.
+
+    .. versionadded:: 0.1
+    """
+    if weights is None:
+        return segmenter(*args, **kwargs)
+    meta = weights.meta
+    model = segmenter(
+        meta['in_chans'],
+        meta['num_classes'],
+        meta['encoder'],
+        tuple(meta['decoder_channels']),
+    )
+    state = torch.load(
+        verified_path(weights.url), map_location='cpu', weights_only=True
+    )
+    model.load_state_dict(state)
+    return model.eval()
 
 
 #: The shipped structure bank (cloud/shadow pairs and snow masks of the training

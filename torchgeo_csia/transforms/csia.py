@@ -395,6 +395,22 @@ class _ShadowGeometry:
     shift: tuple[float, float]
     pixel_size: float
 
+    def set_geometry(
+        self,
+        modes: tuple[str, ...],
+        shadow_mode: str,
+        cloud_height: tuple[float, float],
+        shift: tuple[float, float],
+        pixel_size: float,
+    ) -> None:
+        """Check and keep the shadow settings."""
+        if shadow_mode not in modes:
+            raise ValueError(f'shadow_mode must be one of {modes}, got {shadow_mode!r}')
+        self.shadow_mode = shadow_mode
+        self.cloud_height = cloud_height
+        self.shift = shift
+        self.pixel_size = pixel_size
+
     def offsets(
         self, n: int, index: Tensor, device: torch.device
     ) -> tuple[Tensor, Tensor]:
@@ -458,14 +474,9 @@ class RandomCloudShadow(_ShadowGeometry, _CSIABase):
         if CLOUD in self.allowed or SHADOW in self.allowed:
             raise ValueError('allowed may hold background and snow only')
         self.min_free = _check_fraction('min_free', min_free)
-        if shadow_mode not in ('sun', 'random', 'paired'):
-            raise ValueError(
-                f"shadow_mode must be 'sun', 'random' or 'paired', got {shadow_mode!r}"
-            )
-        self.shadow_mode = shadow_mode
-        self.cloud_height = cloud_height
-        self.shift = shift
-        self.pixel_size = pixel_size
+        self.set_geometry(
+            ('sun', 'random', 'paired'), shadow_mode, cloud_height, shift, pixel_size
+        )
 
     def eligible(self, labels: Tensor) -> Tensor:
         """Patches with at least *min_free* allowed pixels (and some)."""
@@ -598,14 +609,9 @@ class RandomShadowForClouds(_ShadowGeometry, _Shifted):
         """Initialize the augmentation."""
         super().__init__(p, {SHADOW: shadow}, None, autocast)
         self.max_cloud = _check_fraction('max_cloud', max_cloud)
-        if shadow_mode not in ('sun', 'random'):
-            raise ValueError(
-                f"shadow_mode must be 'sun' or 'random', got {shadow_mode!r}"
-            )
-        self.shadow_mode = shadow_mode
-        self.cloud_height = cloud_height
-        self.shift = shift
-        self.pixel_size = pixel_size
+        self.set_geometry(
+            ('sun', 'random'), shadow_mode, cloud_height, shift, pixel_size
+        )
 
     def eligible(self, labels: Tensor) -> Tensor:
         """Patches with some cloud, at most *max_cloud*, and room for a shadow."""

@@ -4,16 +4,9 @@
 # reconstruction next to the shipped ones, and the realism measure of both sets
 # against the shipped BASE segmenter.
 set -uo pipefail
-OUT=${OUT:-out}; mkdir -p "$OUT/real"
-if [ -d .whl ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site:$PWD
-fi
-export PYTHONUNBUFFERED=1
-CLI="python3 -m torchgeo_csia.cli"
-PACK=.pack/sparcs_photo
+source "$(dirname "$0")/setup.sh"
+mkdir -p "$OUT/real"
 BASE=$(ls models/segmentation_models/csia_segmenter_base_*.pth | head -1)
-nvidia-smi -L
 timeout 170 $CLI bench 2>&1 | grep -v Warning | tee "$OUT/real/bench.txt"
 for c in cloud shadow snow; do
   $CLI train-inpainter --pack $PACK --class $c --condition --out "$OUT/real/$c" --steps 2400 \

@@ -3,16 +3,9 @@
 # the scene pack in .pack/sparcs_photo from `torchgeo-csia pack`):
 # the CSIA benchmark, then the inpainters trained side by side, then their evaluation.
 set -uo pipefail
-OUT=${OUT:-out}; mkdir -p "$OUT/run"
-if [ -d .whl ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site:$PWD
-fi
-export PYTHONUNBUFFERED=1
-CLI="python3 -m torchgeo_csia.cli"
-nvidia-smi -L
+source "$(dirname "$0")/setup.sh"
+mkdir -p "$OUT/run"
 timeout 200 $CLI bench 2>&1 | grep -v Warning | tee "$OUT/run/bench.txt"
-PACK=.pack/sparcs_photo
 MIN=${MINUTES:-5.5}
 $CLI train-inpainter --pack $PACK --class cloud  --out "$OUT/run/cloud"  --steps 3000 --max-minutes $MIN > "$OUT/run/cloud.log" 2>&1 &
 $CLI train-inpainter --pack $PACK --class shadow --out "$OUT/run/shadow" --steps 3000 --max-minutes $MIN > "$OUT/run/shadow.log" 2>&1 &

@@ -4,16 +4,9 @@
 # of the shipped inpainters against BASE seed 0. Brings back the best BASE and CSIA
 # weights (by val mean IoU) and every log.
 set -uo pipefail
-OUT=${OUT:-out}; mkdir -p "$OUT/seg"
-if [ -d .whl ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site:$PWD
-fi
-export PYTHONUNBUFFERED=1
-CLI="python3 -m torchgeo_csia.cli"
-PACK=.pack/sparcs_photo
+source "$(dirname "$0")/setup.sh"
+mkdir -p "$OUT/seg"
 STEPS=${STEPS:-2000}; MIN=${MINUTES:-7}; P=${P:-0.5}; FREE=${FREE:-0.5}
-nvidia-smi -L
 for seed in 0 1 2; do
   for v in ${VARIANTS:-base csia}; do
     $CLI train-segmenter --pack $PACK --variant $v --seed $seed --steps $STEPS --p $P --min-free $FREE \

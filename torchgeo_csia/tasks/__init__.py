@@ -1,0 +1,5 @@
+"""Lightning tasks."""
+
+from .segmentation import CSIASegmentation
+
+__all__ = ('CSIASegmentation',)
