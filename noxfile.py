@@ -36,3 +36,17 @@ def demo(session: nox.Session) -> None:
 def bench_data(session: nox.Session) -> None:
     """Patches/s of SPARCS against TorchGeo's L8Biome on equivalent files."""
     session.run('torchgeo-csia', 'bench-data', *session.posargs)
+
+
+@nox.session(python=False)
+def bench(session: nox.Session) -> None:
+    """CSIA img/s per mode against the authors' per-sample pattern (GPU)."""
+    session.run('torchgeo-csia', 'bench', *session.posargs)
+
+
+@nox.session(python=False)
+def docs(session: nox.Session) -> None:
+    """Sphinx HTML and the doctests of the docs."""
+    session.run('python', '-m', 'pip', 'install', '-q', '-e', '.[docs]')
+    session.run('sphinx-build', '-b', 'doctest', 'docs', 'docs/_build/doctest')
+    session.run('sphinx-build', '-b', 'html', 'docs', 'docs/_build/html')
