@@ -143,8 +143,13 @@ class SPARCSDataModule(GeoDataModule):
         """
         if stage == 'fit':
             self.train_dataset = SPARCS(split='train', **self.kwargs)
+            # seeded from torch (seed_everything), so every DDP rank draws the same
+            # list and Lightning's distributed wrapper hands each rank its own part
             self.train_sampler = SceneRandomSampler(
-                self.train_dataset, size=self.patch_size, length=self.length
+                self.train_dataset,
+                size=self.patch_size,
+                length=self.length,
+                generator=int(torch.initial_seed()),
             )
         if stage in ('fit', 'validate'):
             self.val_dataset = SPARCS(split='val', **self.kwargs)
