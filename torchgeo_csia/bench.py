@@ -78,6 +78,7 @@ def run(
     encoder: str = 'tu-efficientnet_b0',
     repeat: int = 10,
     device: str | None = None,
+    cudnn_benchmark: bool = True,
 ) -> list[tuple[str, float, float]]:
     """Time every mode and the references; print and return the table.
 
@@ -88,7 +89,7 @@ def run(
 
     dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     torch.manual_seed(0)
-    torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.benchmark = cudnn_benchmark
     image = torch.rand(batch, bands, size, size, device=dev)
 
     def net() -> Inpainter:
@@ -155,11 +156,20 @@ def run(
     free = _masks('free', batch, size, dev)
     t_half = _time(lambda: half(image, free), dev, repeat)
     rows.append(('cloud + shadow, label-free, p=0.5', t_half, batch / t_half))
+    # the same work with a fixed count: half the batch eligible, p = 1
+    halfmask = _masks('free', batch, size, dev)
+    halfmask[batch // 2 :] = CLOUD
+    every = RandomCloudShadow(cloud, shadow, p=1.0, autocast=bf16)
+    t_fixed = _time(lambda: every(image, halfmask), dev, repeat)
+    rows.append(
+        ('cloud + shadow, half the batch eligible, p=1', t_fixed, batch / t_fixed)
+    )
 
     name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'CPU'
     print(
         f'\nCSIA bench on {name}: batch {batch}, {bands} bands, {size} x {size}, '
-        f'inpainters U-Net++ {encoder} (hole channel), median of {repeat}'
+        f'inpainters U-Net++ {encoder} (hole channel), median of {repeat}, '
+        f'cuDNN benchmark {cudnn_benchmark}'
     )
     print('| what | ms / batch | img/s |\n|---|---|---|')
     for what, t, ips in rows:

@@ -116,6 +116,7 @@ def _bench(args: argparse.Namespace) -> None:
         encoder=args.encoder,
         repeat=args.repeat,
         device=args.device,
+        cudnn_benchmark=not args.no_cudnn_benchmark,
     )
 
 
@@ -411,6 +412,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     gpu.add_argument('--encoder', default='tu-efficientnet_b0')
     gpu.add_argument('--repeat', type=int, default=10)
     gpu.add_argument('--device', help='default: cuda when available')
+    gpu.add_argument('--no-cudnn-benchmark', action='store_true')
     gpu.set_defaults(func=_bench)
 
     bank = sub.add_parser(
