@@ -86,8 +86,11 @@ def test_train_inpainter_resume_and_evaluate(
             weights,
             '--count',
             '4',
+            '--figure',
+            str(tmp_path / 'fig.png'),
         ]
     )
+    assert (tmp_path / 'fig.png').stat().st_size > 1000
     table = capsys.readouterr().out
     assert '| cloud | diffusion |' in table and '| cloud | class mean |' in table
 

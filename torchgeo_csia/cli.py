@@ -204,7 +204,8 @@ def _evaluate_inpainters(args: argparse.Namespace) -> None:
     if args.figure:
         from .inpainting import figure
 
-        figure(pack, models, args.figure)
+        # one row per model, painting the evaluated class
+        figure(pack, [(args.cls, name, m) for name, m in models.items()], args.figure)
     print('| class | method | L1 | PSNR (dB) | texture ratio | crops |')
     print('|---|---|---|---|---|---|')
     for r in rows:

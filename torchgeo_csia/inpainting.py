@@ -15,6 +15,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -437,16 +438,17 @@ def evaluate(
 @torch.no_grad()
 def figure(
     pack: Pack,
-    models: dict[str, Inpainter],
+    models: Sequence[tuple[str, str, Inpainter]],
     out: str,
     per_class: int = 4,
     size: int = 256,
     dilate: int = 4,
 ) -> None:
-    """Held-out patches before and after inpainting, per class.
+    """Held-out patches before and after inpainting.
 
-    For each class: the real patch, the holed input, and the network's fill pasted
-    into the hole (the hole outlined), on crops of the pack's val and test scenes.
+    One row per ``(class, name, model)``: the real patch, the holed input, and the
+    network's fill pasted into the hole (the hole outlined), on crops of the pack's
+    val and test scenes.
     """
     import matplotlib
 
@@ -454,8 +456,8 @@ def figure(
     import matplotlib.pyplot as plt
 
     rows = []
-    for name, model in models.items():
-        cls = CLASS_NAMES[name]
+    for cls_name, name, model in models:
+        cls = CLASS_NAMES[cls_name]
         img, hole = heldout_crops(pack, cls, size, per_class, (0.1, 0.5), dilate, 7)
         low, high = model.value_range
         filled = paste(img, model.eval()(img, hole), hole, low, high)
@@ -473,6 +475,11 @@ def figure(
                 zip(views, ('real', 'holed', name), strict=True)
             ):
                 ax = axs[r, 3 * i + j]
+                if len(view) > 3:  # 10-band data: B4 B3 B2, stretched
+                    view = view[[3, 2, 1]]
+                    view = (view - view.min()) / (view.max() - view.min()).clamp(
+                        min=1e-6
+                    )
                 ax.imshow(view.permute(1, 2, 0).clamp(0, 1).cpu().numpy())
                 ax.contour(
                     hole[i].cpu().numpy(), levels=[0.5], colors='red', linewidths=0.6
