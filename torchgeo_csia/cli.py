@@ -159,7 +159,8 @@ def _train_inpainter(args: argparse.Namespace) -> None:
         encoder=args.encoder,
         decoder_channels=tuple(args.decoder_channels),
         hole_channel=not args.no_hole_channel,
-        condition=args.condition,
+        condition=args.condition != 'none',
+        condition_mode=args.condition,
         seed=args.seed,
     )
     model = train(
@@ -455,8 +456,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     tr.add_argument('--no-hole-channel', action='store_true')
     tr.add_argument(
         '--condition',
-        action='store_true',
-        help="fill the hole with the class's mean radiance instead of zeros",
+        choices=['none', 'class', 'sample'],
+        default='none',
+        help="fill the hole with the class's mean radiance ('class') or with each "
+        "structure's own mean, drawn from real structures when painting ('sample')",
     )
     tr.add_argument('--seed', type=int, default=0)
     tr.add_argument('--max-minutes', type=float)

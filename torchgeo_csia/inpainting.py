@@ -86,6 +86,22 @@ def class_mean(pack: Pack, cls: int) -> Tensor:
     )
 
 
+def hole_mean(img: Tensor, hole: Tensor) -> Tensor:
+    """``B x C`` mean of each sample's pixels inside its hole."""
+    h = hole[:, None].to(img.dtype)
+    return (img * h).sum((2, 3)) / h.sum((2, 3)).clamp(min=1)
+
+
+def structure_means(
+    pack: Pack, sites: Tensor, cls: int, size: int, dilate: int, count: int = 256
+) -> Tensor:
+    """``count x C`` radiance means of real structures (training crops at *sites*)."""
+    g = torch.Generator().manual_seed(5)
+    pick = sites.cpu()[torch.randperm(len(sites), generator=g)[:count]]
+    img, lab = crops(pack, pick, size)
+    return hole_mean(img, lab == cls).cpu()
+
+
 def hole_of(labels: Tensor, cls: int, dilate: int) -> Tensor:
     """The class's pixels, dilated by *dilate* pixels (so the whole object is holed)."""
     m = (labels == cls).float()[:, None]
@@ -181,7 +197,10 @@ class TrainConfig:
     hole_channel: bool = True
     #: fill the hole with the class's mean radiance (from the training scenes)
     condition: bool = False
-    hole_value: tuple[float, ...] | None = None
+    #: 'class': the class mean; 'sample': each structure's own mean in training and a
+    #: table of real structures' means when painting (a brightness/thickness level)
+    condition_mode: str = 'class'
+    hole_value: Any = None
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -238,7 +257,12 @@ def train(
     if len(sites) == 0:
         raise ValueError(f'no training crop holds {cfg.cls} within {cfg.share}')
     if cfg.condition and cfg.hole_value is None:
-        cfg.hole_value = tuple(class_mean(pack, cls).tolist())
+        if cfg.condition_mode == 'sample':
+            cfg.hole_value = structure_means(
+                pack, sites, cls, cfg.size, cfg.dilate
+            ).tolist()
+        else:
+            cfg.hole_value = class_mean(pack, cls).tolist()
     model = (
         build(cfg, pack.images.shape[1])
         .to(device)
@@ -276,10 +300,15 @@ def train(
         pick = sites[torch.randint(len(sites), (cfg.batch_size,))]
         img, lab = _augment(*crops(pack, pick, cfg.size))
         hole = hole_of(lab, cls, cfg.dilate)
+        fill = (
+            hole_mean(img, lab == cls)
+            if cfg.condition and cfg.condition_mode == 'sample'
+            else None
+        )
         with torch.autocast(
             device.type, dtype=torch.bfloat16, enabled=device.type == 'cuda'
         ):
-            pred = model(img.contiguous(memory_format=torch.channels_last), hole)
+            pred = model(img.contiguous(memory_format=torch.channels_last), hole, fill)
         pred = pred.float()
         filled = torch.where(hole[:, None], pred, img)
         h = hole[:, None].float()

@@ -7,9 +7,9 @@ set -uo pipefail
 source "$(dirname "$0")/setup.sh"
 mkdir -p "$OUT/real"
 BASE=$(ls models/segmentation_models/csia_segmenter_base_*.pth | head -1)
-timeout 170 $CLI bench 2>&1 | grep -v Warning | tee "$OUT/real/bench.txt"
+[ "${BENCH:-1}" = 1 ] && timeout 170 $CLI bench 2>&1 | grep -v Warning | tee "$OUT/real/bench.txt"
 for c in cloud shadow snow; do
-  $CLI train-inpainter --pack $PACK --class $c --condition --out "$OUT/real/$c" --steps 2400 \
+  $CLI train-inpainter --pack $PACK --class $c --condition ${CONDITION:-class} --out "$OUT/real/$c" --steps 2400 \
     --max-minutes ${MINUTES:-3.6} > "$OUT/real/$c.log" 2>&1 &
 done
 wait

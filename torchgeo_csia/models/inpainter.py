@@ -24,8 +24,8 @@ def holed_input(
         hole: ``B x H x W`` boolean.
         hole_channel: append the hole as a last channel (otherwise the zeroed hole
             alone marks it, as in the authors' networks).
-        fill: ``C`` values put into the hole (default zeros): a class's mean
-            radiance conditions the network on what to paint.
+        fill: values put into the hole (default zeros): ``C`` for every sample or
+            ``B x C`` per sample; a radiance conditions the network on what to paint.
 
     Returns:
         ``B x (C + hole_channel) x H x W``.
@@ -33,7 +33,8 @@ def holed_input(
     h = hole[:, None].to(image.dtype)
     x = image * (1 - h)
     if fill is not None:
-        x = x + fill.to(image.dtype)[None, :, None, None] * h
+        f = fill.to(image.dtype)
+        x = x + (f if f.ndim == 2 else f[None])[:, :, None, None] * h
     return torch.cat([x, h], 1) if hole_channel else x
 
 
@@ -53,7 +54,7 @@ class Inpainter(nn.Module):
         bands: int,
         hole_channel: bool = True,
         value_range: tuple[float, float] = (0.0, 1.0),
-        hole_value: Sequence[float] | None = None,
+        hole_value: Sequence[float] | Sequence[Sequence[float]] | None = None,
     ) -> None:
         """Wrap a network.
 
@@ -64,12 +65,15 @@ class Inpainter(nn.Module):
             value_range: the range of the normalised image the network was trained on;
                 fills are clipped to it.
             hole_value: per-band values the hole holds in the input (zeros if
-                ``None``); part of the network's contract, recorded in its weights'
-                metadata.
+                ``None``), or a ``K x bands`` table of which each call draws one row
+                per sample (radiances of real structures); part of the network's
+                contract, recorded in its weights' metadata.
         """
         super().__init__()
-        self.hole_value = None if hole_value is None else [float(v) for v in hole_value]
-        fill = None if hole_value is None else torch.tensor(self.hole_value)
+        fill = (
+            None if hole_value is None else torch.tensor(hole_value, dtype=torch.float)
+        )
+        self.hole_value = None if fill is None else fill.tolist()
         self.register_buffer('hole_fill', fill, persistent=False)
         self.net = net
         self.bands = bands
@@ -88,18 +92,24 @@ class Inpainter(nn.Module):
                 f'{tuple(image.shape)}'
             )
 
-    def forward(self, image: Tensor, hole: Tensor) -> Tensor:
+    def forward(
+        self, image: Tensor, hole: Tensor, fill: Tensor | None = None
+    ) -> Tensor:
         """Predict the image inside *hole*.
 
         Args:
             image: ``B x bands x H x W`` normalised image.
             hole: ``B x H x W`` boolean.
+            fill: ``B x bands`` values for the hole (default: :attr:`hole_value`).
 
         Returns:
             ``B x bands x H x W`` prediction (not yet pasted or clipped).
         """
         self.check(image)
-        fill: Tensor | None = self.hole_fill  # type: ignore[assignment]
+        if fill is None:
+            fill = self.hole_fill  # type: ignore[assignment]
+            if fill is not None and fill.ndim == 2:  # a table: one row per sample
+                fill = fill[torch.randint(len(fill), (len(image),), device=fill.device)]
         x = holed_input(image, hole, self.hole_channel, fill)
         h, w = x.shape[-2:]
         ph, pw = (-h) % DIVISOR, (-w) % DIVISOR
@@ -117,7 +127,7 @@ def inpainter(
     arch: str = 'UnetPlusPlus',
     hole_channel: bool = True,
     value_range: tuple[float, float] = (0.0, 1.0),
-    hole_value: Sequence[float] | None = None,
+    hole_value: Sequence[float] | Sequence[Sequence[float]] | None = None,
     **kwargs: Any,
 ) -> Inpainter:
     """Build an (untrained) inpainter: an smp network of the image bands plus the hole.
@@ -131,7 +141,7 @@ def inpainter(
         arch: smp architecture name (``UnetPlusPlus``, ``Unet``, ...).
         hole_channel: append the hole mask as an input channel.
         value_range: range of the normalised image; fills are clipped to it.
-        hole_value: per-band values put into the hole (default zeros).
+        hole_value: values put into the hole (see :class:`Inpainter`).
         **kwargs: passed to the smp architecture (``decoder_channels``, ...).
 
     Returns:
