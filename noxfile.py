@@ -49,4 +49,4 @@ def docs(session: nox.Session) -> None:
     """Sphinx HTML and the doctests of the docs."""
     session.run('python', '-m', 'pip', 'install', '-q', '-e', '.[docs]')
     session.run('sphinx-build', '-b', 'doctest', 'docs', 'docs/_build/doctest')
-    session.run('sphinx-build', '-b', 'html', 'docs', 'docs/_build/html')
+    session.run('sphinx-build', '-W', '-b', 'html', 'docs', 'docs/_build/html')
