@@ -12,6 +12,13 @@ if TYPE_CHECKING:
     from .models.inpainter import Inpainter
 
 
+def _device(args: argparse.Namespace) -> str:
+    """``--device``, or CUDA when available."""
+    import torch
+
+    return str(args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+
+
 def _demo(args: argparse.Namespace) -> None:
     import matplotlib
 
@@ -142,11 +149,9 @@ def _pack(args: argparse.Namespace) -> None:
 def _train_inpainter(args: argparse.Namespace) -> None:
     import json
 
-    import torch
-
     from .inpainting import TrainConfig, export, load_pack, train
 
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    device = _device(args)
     pack = load_pack(args.pack, device)
     cfg = TrainConfig(
         cls=args.cls,
@@ -159,8 +164,7 @@ def _train_inpainter(args: argparse.Namespace) -> None:
         encoder=args.encoder,
         decoder_channels=tuple(args.decoder_channels),
         hole_channel=not args.no_hole_channel,
-        condition=args.condition != 'none',
-        condition_mode=args.condition,
+        condition=args.condition,
         seed=args.seed,
     )
     model = train(
@@ -185,11 +189,9 @@ def _train_inpainter(args: argparse.Namespace) -> None:
 def _evaluate_inpainters(args: argparse.Namespace) -> None:
     import json
 
-    import torch
-
     from .inpainting import evaluate, load_exported, load_pack
 
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    device = _device(args)
     pack = load_pack(args.pack, device)
     bands = pack.images.shape[1]
     models = {
@@ -235,12 +237,11 @@ def _inpainters(
 
 
 def _train_segmenter(args: argparse.Namespace) -> None:
-    import torch
 
     from .experiment import SegConfig, confusion, dump, iou, train_segmenter
     from .inpainting import export, load_pack
 
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    device = _device(args)
     pack = load_pack(args.pack, device)
     cfg = SegConfig(
         variant=args.variant,
@@ -259,7 +260,6 @@ def _train_segmenter(args: argparse.Namespace) -> None:
     model, log = train_segmenter(
         pack,
         cfg,
-        args.out,
         inpainters,
         max_minutes=args.max_minutes,
     )
@@ -286,7 +286,7 @@ def _realism(args: argparse.Namespace) -> None:
     from .experiment import dump, load_segmenter, realism
     from .inpainting import load_pack
 
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    device = _device(args)
     pack = load_pack(args.pack, device)
     model = load_segmenter(args.weights, pack.images.shape[1], device)
     scenes = pack.split(*args.splits)
@@ -317,12 +317,11 @@ def _realism(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    import torch
 
     from .experiment import confusion, confusion_figure, dump, iou, load_segmenter
     from .inpainting import load_pack
 
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    device = _device(args)
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.pack
         if folder is None:

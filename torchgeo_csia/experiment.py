@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -18,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .inpainting import Pack, crop_sites, crops
+from .inpainting import Pack, crop_batch, crop_sites, crops, pick
 from .models.inpainter import Inpainter
 from .models.segmenter import segmenter
 from .transforms import (
@@ -39,20 +38,10 @@ def random_batch(
 ) -> dict[str, Tensor]:
     """Random crops of the given scenes, with their sun geometry."""
     h, w = pack.images.shape[-2:]
-    pick = torch.tensor(scenes)[torch.randint(len(scenes), (batch,))]
+    scene = torch.tensor(scenes)[torch.randint(len(scenes), (batch,))]
     ys = torch.randint(h - size + 1, (batch,))
     xs = torch.randint(w - size + 1, (batch,))
-    sites = torch.stack([pick, ys, xs], 1)
-    image, labels = crops(pack, sites, size)
-    az = torch.tensor([pack.records[i]['sun_azimuth'] for i in pick.tolist()])
-    el = torch.tensor([pack.records[i]['sun_elevation'] for i in pick.tolist()])
-    dev = pack.images.device
-    return {
-        'image': image,
-        'mask': labels.long(),
-        'sun_azimuth': az.to(dev),
-        'sun_elevation': el.to(dev),
-    }
+    return crop_batch(pack, torch.stack([scene, ys, xs], 1), size)
 
 
 def flips(image: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
@@ -198,7 +187,6 @@ def apply_modes(
 def train_segmenter(
     pack: Pack,
     cfg: SegConfig,
-    out: str,
     inpainters: dict[str, Inpainter] | None = None,
     source: StructureSource | str = 'sparcs',
     max_minutes: float | None = None,
@@ -259,7 +247,6 @@ def train_segmenter(
         k: v / (log['steps_done'] * cfg.batch_size) for k, v in reach.items()
     }
     model.eval()
-    os.makedirs(out, exist_ok=True)
     return model, log
 
 
@@ -287,22 +274,13 @@ def realism(
     """
     model.eval()
     size = min(size, *pack.labels.shape[1:])
-    g = torch.Generator().manual_seed(99)
-    sites = crop_sites(pack.labels, scenes, BACKGROUND, size, (min_free, 1.0)).cpu()
-    sites = sites[torch.randperm(len(sites), generator=g)[:count]]
+    sites = crop_sites(pack.labels, scenes, BACKGROUND, size, (min_free, 1.0))
+    sites = pick(sites, count, seed=99)
     if len(sites) == 0:
         raise ValueError(
             f'no {size} px crop with >= {min_free:.0%} background in the scenes'
         )
-    image, labels = crops(pack, sites, size)
-    az = torch.tensor([pack.records[int(s)]['sun_azimuth'] for s in sites[:, 0]])
-    el = torch.tensor([pack.records[int(s)]['sun_elevation'] for s in sites[:, 0]])
-    batch = {
-        'image': image,
-        'mask': labels.long(),
-        'sun_azimuth': az.to(image.device),
-        'sun_elevation': el.to(image.device),
-    }
+    batch = crop_batch(pack, sites, size)
     cfg = SegConfig(p=1.0, min_free=min_free)
     cloudshadow, _, snow = csia_modes(cfg, inpainters, source)
     result: dict[str, float] = {}
@@ -326,8 +304,9 @@ def realism(
         name = CLASSES[cls]
         result[f'recall_{name}'] = rec[f'recall_{name}']
         result[f'ratio_{name}'] = result[name] / max(rec[f'recall_{name}'], 1e-9)
-        real = crop_sites(pack.labels, scenes, cls, size, (0.2, 0.6)).cpu()
-        real = real[torch.randperm(len(real), generator=g)[:examples]]
+        real = pick(
+            crop_sites(pack.labels, scenes, cls, size, (0.2, 0.6)), examples, cls
+        )
         if len(real):
             img, lab = crops(pack, real, size)
             shots[f'real_{name}'] = (img * 255).round().byte().cpu()

@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,12 @@ class Pack:
     def split(self, *names: str) -> list[int]:
         """Indices of the scenes in the named splits."""
         return [i for i, r in enumerate(self.records) if r['split'] in names]
+
+    @cached_property
+    def sun(self) -> Tensor:
+        """``N x 2`` sun azimuth and elevation of each scene, on the images' device."""
+        angles = [[r['sun_azimuth'], r['sun_elevation']] for r in self.records]
+        return torch.tensor(angles, device=self.images.device)
 
 
 def load_pack(folder: str, device: str | torch.device = 'cpu') -> Pack:
@@ -93,12 +100,10 @@ def hole_mean(img: Tensor, hole: Tensor) -> Tensor:
 
 
 def structure_means(
-    pack: Pack, sites: Tensor, cls: int, size: int, dilate: int, count: int = 256
+    pack: Pack, sites: Tensor, cls: int, size: int, count: int = 256
 ) -> Tensor:
     """``count x C`` radiance means of real structures (training crops at *sites*)."""
-    g = torch.Generator().manual_seed(5)
-    pick = sites.cpu()[torch.randperm(len(sites), generator=g)[:count]]
-    img, lab = crops(pack, pick, size)
+    img, lab = crops(pack, pick(sites, count, seed=5), size)
     return hole_mean(img, lab == cls).cpu()
 
 
@@ -122,6 +127,25 @@ def crop_sites(
         ok = torch.nonzero((frac >= share[0]) & (frac <= share[1]))
         sites.append(torch.cat([torch.full_like(ok[:, :1], s), ok * stride], 1))
     return torch.cat(sites) if sites else torch.zeros(0, 3, dtype=torch.long)
+
+
+def pick(sites: Tensor, count: int, seed: int) -> Tensor:
+    """Up to *count* of *sites* (on the CPU), drawn without replacement, seeded."""
+    g = torch.Generator().manual_seed(seed)
+    sites = sites.cpu()
+    return sites[torch.randperm(len(sites), generator=g)[:count]]
+
+
+def crop_batch(pack: Pack, sites: Tensor, size: int) -> dict[str, Tensor]:
+    """A TorchGeo-style batch of the crops at *sites*, with each scene's sun."""
+    image, labels = crops(pack, sites, size)
+    sun = pack.sun[sites[:, 0].to(pack.sun.device)]
+    return {
+        'image': image,
+        'mask': labels.long(),
+        'sun_azimuth': sun[:, 0],
+        'sun_elevation': sun[:, 1],
+    }
 
 
 def crops(pack: Pack, sites: Tensor, size: int) -> tuple[Tensor, Tensor]:
@@ -195,11 +219,10 @@ class TrainConfig:
     encoder: str = 'tu-tinynet_c'
     decoder_channels: tuple[int, ...] = (128, 64, 32, 16, 16)
     hole_channel: bool = True
-    #: fill the hole with the class's mean radiance (from the training scenes)
-    condition: bool = False
-    #: 'class': the class mean; 'sample': each structure's own mean in training and a
-    #: table of real structures' means when painting (a brightness/thickness level)
-    condition_mode: str = 'class'
+    #: what the hole holds: 'none' zeros; 'class' the class's mean radiance; 'sample'
+    #: each structure's own mean in training and a table of real structures' means
+    #: when painting (a brightness/thickness level)
+    condition: str = 'none'
     hole_value: Any = None
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -256,8 +279,8 @@ def train(
     sites = crop_sites(pack.labels, pack.split('train'), cls, cfg.size, cfg.share)
     if len(sites) == 0:
         raise ValueError(f'no training crop holds {cfg.cls} within {cfg.share}')
-    if cfg.condition and cfg.hole_value is None:
-        if cfg.condition_mode == 'sample':
+    if cfg.condition != 'none' and cfg.hole_value is None:
+        if cfg.condition == 'sample':
             cfg.hole_value = structure_means(
                 pack, sites, cls, cfg.size, cfg.dilate
             ).tolist()
@@ -300,11 +323,7 @@ def train(
         pick = sites[torch.randint(len(sites), (cfg.batch_size,))]
         img, lab = _augment(*crops(pack, pick, cfg.size))
         hole = hole_of(lab, cls, cfg.dilate)
-        fill = (
-            hole_mean(img, lab == cls)
-            if cfg.condition and cfg.condition_mode == 'sample'
-            else None
-        )
+        fill = hole_mean(img, lab == cls) if cfg.condition == 'sample' else None
         with torch.autocast(
             device.type, dtype=torch.bfloat16, enabled=device.type == 'cuda'
         ):
@@ -393,9 +412,8 @@ def heldout_crops(
 ) -> tuple[Tensor, Tensor]:
     """Seeded crops of held-out scenes holding *cls*, with whole-object holes."""
     size = min(size, *pack.labels.shape[1:])
-    g = torch.Generator().manual_seed(seed)
-    sites = crop_sites(pack.labels, pack.split(*splits), cls, size, share).cpu()
-    sites = sites[torch.randperm(len(sites), generator=g)[:count]]
+    sites = crop_sites(pack.labels, pack.split(*splits), cls, size, share)
+    sites = pick(sites, count, seed)
     if len(sites) == 0:
         raise ValueError(f'no {size} px crop of {splits} holds class {cls} in {share}')
     img, lab = crops(pack, sites, size)

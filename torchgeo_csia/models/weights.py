@@ -187,16 +187,19 @@ def csia_segmenter(
         meta['encoder'],
         tuple(meta['decoder_channels']),
     )
-    state = torch.load(
-        verified_path(weights.url), map_location='cpu', weights_only=True
-    )
-    model.load_state_dict(state)
-    return model.eval()
+    return _loaded(model, weights)
 
 
 #: The shipped structure bank (cloud/shadow pairs and snow masks of the training
 #: scenes, 256 px), from ``torchgeo-csia build-bank``.
 SPARCS_BANK = 'structure_banks/sparcs_train_256-eded0e24.npz'
+
+
+def _loaded[M: nn.Module](model: M, weights: WeightsEnum) -> M:
+    """*model* with the verified state dict of *weights*, in eval mode."""
+    path = verified_path(weights.url)
+    model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
+    return model.eval()
 
 
 def verified_path(url_or_path: str) -> Path:
@@ -252,11 +255,7 @@ def load_inpainter(weights: WeightsEnum | str) -> Inpainter:
         decoder_channels=meta['decoder_channels'],
         hole_value=meta.get('hole_value'),
     )
-    state = torch.load(
-        verified_path(weights.url), map_location='cpu', weights_only=True
-    )
-    model.load_state_dict(state)
-    return model.eval()
+    return _loaded(model, weights)
 
 
 def csia_inpainter(

@@ -61,6 +61,8 @@ from .structures import (
     NUM_CLASSES,
     SHADOW,
     SNOW,
+    free_fraction,
+    free_pixels,
     paintable,
     paste,
     random_offsets,
@@ -364,11 +366,6 @@ class _CSIABase(K.RandomTransplantation):  # type: ignore[misc]
             )
         return mask.index_put((index,), sub)
 
-    # -- helpers for subclasses -----------------------------------------------------
-
-    def _free(self, labels: Tensor, allowed: tuple[int, ...]) -> Tensor:
-        return torch.isin(labels, torch.tensor(allowed, device=labels.device))
-
 
 _NAMES = {v: k for k, v in CLASS_NAMES.items()}
 
@@ -378,6 +375,11 @@ def _check_allowed(allowed: Sequence[int | str]) -> tuple[int, ...]:
     if not out:
         raise ValueError('allowed must name at least one class')
     return out
+
+
+def _enough(free: Tensor, min_free: float) -> Tensor:
+    """Samples whose free share reaches *min_free* and is not zero."""
+    return (free >= min_free) & (free > 0)
 
 
 def _check_fraction(name: str, value: float) -> float:
@@ -480,15 +482,14 @@ class RandomCloudShadow(_ShadowGeometry, _CSIABase):
 
     def eligible(self, labels: Tensor) -> Tensor:
         """Patches with at least *min_free* allowed pixels (and some)."""
-        free = self._free(labels, self.allowed).flatten(1).float().mean(1)
-        return (free >= self.min_free) & (free > 0)
+        return _enough(free_fraction(labels, self.allowed), self.min_free)
 
     def draw(
         self, labels: Tensor, params: dict[str, Tensor]
     ) -> list[tuple[int, Tensor]]:
         """A cloud and its shadow per selected sample."""
         n, h, w = labels.shape
-        free = self._free(labels, self.allowed)
+        free = free_pixels(labels, self.allowed)
         cloud, paired = self.source.clouds(n, h, w, labels.device)
         if self.shadow_mode == 'paired' and paired is not None:
             shadow = paired
@@ -531,8 +532,7 @@ class RandomSnow(_CSIABase):
 
     def eligible(self, labels: Tensor) -> Tensor:
         """Patches with at least *min_free* background pixels (and some)."""
-        free = (labels == BACKGROUND).flatten(1).float().mean(1)
-        return (free >= self.min_free) & (free > 0)
+        return _enough(free_fraction(labels), self.min_free)
 
     def draw(
         self, labels: Tensor, params: dict[str, Tensor]

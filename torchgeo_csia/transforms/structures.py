@@ -198,6 +198,11 @@ def blob_masks(
     return (flat > threshold).reshape(n, height, width)
 
 
+def free_pixels(mask: Tensor, allowed: tuple[int, ...] = (BACKGROUND,)) -> Tensor:
+    """Pixels whose label is in *allowed* (``B x H x W`` boolean)."""
+    return torch.isin(mask, torch.tensor(allowed, device=mask.device))
+
+
 def free_fraction(mask: Tensor, allowed: tuple[int, ...] = (BACKGROUND,)) -> Tensor:
     """Share of each sample's pixels whose label is in *allowed*.
 
@@ -208,8 +213,7 @@ def free_fraction(mask: Tensor, allowed: tuple[int, ...] = (BACKGROUND,)) -> Ten
     Returns:
         ``B`` fractions.
     """
-    free = torch.isin(mask, torch.tensor(allowed, device=mask.device))
-    return free.flatten(1).float().mean(1)
+    return free_pixels(mask, allowed).flatten(1).float().mean(1)
 
 
 def paste(
