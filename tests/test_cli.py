@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from torchgeo_csia.cli import main
 
@@ -93,6 +94,14 @@ def test_train_inpainter_resume_and_evaluate(
     assert (tmp_path / 'fig.png').stat().st_size > 1000
     table = capsys.readouterr().out
     assert '| cloud | diffusion |' in table and '| cloud | class mean |' in table
+    # fine-tuning those weights with the adversarial term, resumable as well
+    tuned = tmp_path / 'tuned'
+    more = [*args, '--out', str(tuned), '--init', weights, '--adversarial', '0.1']
+    main([*more, '--steps', '1'])
+    state = torch.load(tuned / 'last.ckpt', weights_only=False)
+    assert state['critic'] is not None and state['config']['init'] == weights
+    main([*more, '--steps', '1'])
+    assert 'resumed cloud from step 1' in capsys.readouterr().out
 
 
 def test_train_segmenter_evaluate_realism(

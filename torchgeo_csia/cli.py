@@ -165,6 +165,8 @@ def _train_inpainter(args: argparse.Namespace) -> None:
         decoder_channels=tuple(args.decoder_channels),
         hole_channel=not args.no_hole_channel,
         condition=args.condition,
+        adversarial=args.adversarial,
+        init=args.init,
         seed=args.seed,
     )
     model = train(
@@ -460,6 +462,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="fill the hole with the class's mean radiance ('class') or with each "
         "structure's own mean, drawn from real structures when painting ('sample')",
     )
+    tr.add_argument(
+        '--adversarial',
+        type=float,
+        default=0.0,
+        help='weight of the adversarial term (a patch critic; 0 = none)',
+    )
+    tr.add_argument('--init', help='exported .pth to start from (fine-tuning)')
     tr.add_argument('--seed', type=int, default=0)
     tr.add_argument('--max-minutes', type=float)
     tr.add_argument(
@@ -496,7 +505,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     seg.add_argument('--size', type=int, default=256)
     seg.add_argument('--lr', type=float, default=2e-3)
     seg.add_argument('--p', type=float, default=0.5, help='CSIA probability per mode')
-    seg.add_argument('--min-free', type=float, default=0.5, help='CSIA reach')
+    seg.add_argument('--min-free', type=float, default=0.25, help='CSIA reach')
     seg.add_argument('--encoder', default='tu-efficientnet_b0')
     seg.add_argument(
         '--inpainters',

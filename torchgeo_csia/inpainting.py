@@ -11,6 +11,7 @@ see :func:`texture_ratio` for how it is measured).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -28,6 +29,7 @@ from torch import Tensor, nn
 
 from .models.inpainter import Inpainter, inpainter
 from .transforms.csia import CLASS_NAMES
+from .transforms.structures import dilate as grow
 from .transforms.structures import paste
 
 
@@ -109,10 +111,7 @@ def structure_means(
 
 def hole_of(labels: Tensor, cls: int, dilate: int) -> Tensor:
     """The class's pixels, dilated by *dilate* pixels (so the whole object is holed)."""
-    m = (labels == cls).float()[:, None]
-    if dilate:
-        m = F.max_pool2d(m, 2 * dilate + 1, stride=1, padding=dilate)
-    return m[:, 0] > 0
+    return grow(labels == cls, dilate)
 
 
 def crop_sites(
@@ -224,6 +223,10 @@ class TrainConfig:
     #: when painting (a brightness/thickness level)
     condition: str = 'none'
     hole_value: Any = None
+    #: weight of the adversarial (hinge, patch critic) term; 0 trains without one
+    adversarial: float = 0.0
+    #: exported weights to start from (fine-tuning), or None
+    init: str | None = None
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -237,7 +240,42 @@ def build(cfg: TrainConfig, bands: int) -> Inpainter:
         hole_channel=cfg.hole_channel,
         decoder_channels=cfg.decoder_channels,
         hole_value=cfg.hole_value,
+        margin=cfg.dilate,
     )
+
+
+def patch_critic(bands: int, width: int = 32) -> nn.Sequential:
+    """A spectrally normalised patch critic of an image and its hole mask.
+
+    One score per patch of about 70 pixels (the SN-PatchGAN of free-form
+    inpainting): it judges whether the hole's content reads as the real structure.
+    """
+    sn = nn.utils.parametrizations.spectral_norm
+    chans = (bands + 1, width, 2 * width, 4 * width, 4 * width)
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(itertools.pairwise(chans)):
+        layers += [sn(nn.Conv2d(a, b, 4, 2 if i < 3 else 1, 1)), nn.LeakyReLU(0.2)]
+    layers.append(sn(nn.Conv2d(chans[-1], 1, 4, 1, 1)))
+    return nn.Sequential(*layers)
+
+
+def _weighted(score: Tensor, weight: Tensor) -> Tensor:
+    return (score * weight).sum() / weight.sum().clamp(min=1)
+
+
+def _critic_losses(
+    critic: nn.Module, real: Tensor, fake: Tensor, hole: Tensor
+) -> tuple[Tensor, Tensor]:
+    """Hinge losses over the patches that touch the hole: the critic's, the fill's.
+
+    The critic's loss sees the fill detached; the fill's loss flows into it.
+    """
+    h = hole[:, None].to(real.dtype)
+    d_real = critic(torch.cat([real, h], 1))
+    d_fake = critic(torch.cat([fake.detach(), h], 1))
+    w = F.adaptive_max_pool2d(h, d_real.shape[-2:])
+    d_loss = _weighted(F.relu(1 - d_real), w) + _weighted(F.relu(1 + d_fake), w)
+    return d_loss, w
 
 
 def _augment(img: Tensor, lab: Tensor) -> tuple[Tensor, Tensor]:
@@ -281,15 +319,21 @@ def train(
         raise ValueError(f'no training crop holds {cfg.cls} within {cfg.share}')
     if cfg.condition != 'none' and cfg.hole_value is None:
         if cfg.condition == 'sample':
-            cfg.hole_value = structure_means(
-                pack, sites, cls, cfg.size, cfg.dilate
-            ).tolist()
+            cfg.hole_value = structure_means(pack, sites, cls, cfg.size).tolist()
         else:
             cfg.hole_value = class_mean(pack, cls).tolist()
     model = (
         build(cfg, pack.images.shape[1])
         .to(device)
         .to(memory_format=torch.channels_last)
+    )
+    if cfg.init:
+        model.load_state_dict(torch.load(cfg.init, map_location=device))
+    critic = patch_critic(pack.images.shape[1]).to(device) if cfg.adversarial else None
+    copt = (
+        torch.optim.Adam(critic.parameters(), lr=2 * cfg.lr, betas=(0.5, 0.999))
+        if critic
+        else None
     )
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(
@@ -306,6 +350,9 @@ def train(
                 'use a new output folder or resume=False'
             )
         model.load_state_dict(state['model'])
+        if critic and copt:
+            critic.load_state_dict(state['critic'])
+            copt.load_state_dict(state['copt'])
         opt.load_state_dict(state['opt'])
         sched.load_state_dict(state['sched'])
         torch.set_rng_state(state['rng'])
@@ -334,6 +381,18 @@ def train(
         l1 = ((pred - img).abs() * h).sum() / (h.sum() * img.shape[1]).clamp(min=1)
         tex = gradient_l1(filled, img, hole) if cfg.texture else pred.new_zeros(())
         loss = l1 + cfg.texture * tex
+        adv = pred.new_zeros(())
+        if critic and copt:
+            with torch.autocast(
+                device.type, dtype=torch.bfloat16, enabled=device.type == 'cuda'
+            ):
+                d_loss, w = _critic_losses(critic, img, filled, hole)
+                copt.zero_grad(set_to_none=True)
+                d_loss.backward()  # type: ignore[no-untyped-call]
+                copt.step()
+                h = hole[:, None].to(img.dtype)
+                adv = -_weighted(critic(torch.cat([filled, h], 1)).float(), w)
+            loss = loss + cfg.adversarial * adv
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -343,7 +402,8 @@ def train(
         if (step + 1) % 100 == 0:
             print(
                 f'{cfg.cls} step {step + 1}/{cfg.steps} l1 {l1.item():.4f} '
-                f'texture {tex.item():.4f} {time.time() - t0:.0f}s',
+                f'texture {tex.item():.4f} adversarial {adv.item():.3f} '
+                f'{time.time() - t0:.0f}s',
                 flush=True,
             )
         late = max_minutes is not None and time.time() - t0 > 60 * max_minutes
@@ -354,6 +414,8 @@ def train(
                 {
                     'model': model.state_dict(),
                     'opt': opt.state_dict(),
+                    'critic': critic.state_dict() if critic else None,
+                    'copt': copt.state_dict() if copt else None,
                     'sched': sched.state_dict(),
                     'rng': torch.get_rng_state(),
                     'step': step + 1,

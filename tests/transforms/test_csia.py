@@ -22,7 +22,7 @@ from torchgeo_csia.transforms.csia import _CSIABase
 SCHEME = {0, 1, 2, 3, 255}
 
 
-def tiny(bands: int, hole_channel: bool = True) -> Inpainter:
+def tiny(bands: int, hole_channel: bool = True, margin: int = 0) -> Inpainter:
     # a real (small) network, so every code path runs a forward pass
     net = nn.Sequential(
         nn.Conv2d(bands + int(hole_channel), 8, 3, padding=1),
@@ -31,7 +31,7 @@ def tiny(bands: int, hole_channel: bool = True) -> Inpainter:
         nn.Conv2d(8, bands, 3, padding=1),
         nn.Sigmoid(),
     )
-    return Inpainter(net, bands, hole_channel)
+    return Inpainter(net, bands, hole_channel, margin=margin)
 
 
 def bank(size: int = 32) -> StructureBank:
@@ -43,7 +43,9 @@ def bank(size: int = 32) -> StructureBank:
 
 
 MODES: dict[str, Callable[[int, float], _CSIABase]] = {
-    'cloud_shadow': lambda c, p: RandomCloudShadow(tiny(c), tiny(c), p=p),
+    'cloud_shadow': lambda c, p: RandomCloudShadow(
+        tiny(c, margin=2), tiny(c, margin=1), p=p
+    ),
     'cloud_shadow_bg_snow': lambda c, p: RandomCloudShadow(
         tiny(c), tiny(c), p=p, allowed=('background', 'snow'), source=bank()
     ),
@@ -51,8 +53,8 @@ MODES: dict[str, Callable[[int, float], _CSIABase]] = {
         tiny(c), tiny(c, False), p=p, source=bank(), shadow_mode='paired'
     ),
     'snow': lambda c, p: RandomSnow(tiny(c), p=p),
-    'snow_background': lambda c, p: RandomSnow(tiny(c), p=p, min_free=0.0),
-    'shadow_for_clouds': lambda c, p: RandomShadowForClouds(tiny(c), p=p),
+    'snow_background': lambda c, p: RandomSnow(tiny(c, margin=2), p=p, min_free=0.0),
+    'shadow_for_clouds': lambda c, p: RandomShadowForClouds(tiny(c, margin=1), p=p),
     'copy_paste': lambda c, p: RandomCopyPaste('cloud', p=p),
 }
 #: modes whose every selected sample is sure to change (the others may find no room)
@@ -107,16 +109,22 @@ def test_properties(
     assert out_mask.shape == mask.shape and out_mask.dtype == mask.dtype
     assert set(out_mask.unique().tolist()) <= SCHEME
     assert torch.isfinite(out_image).all()
-    # outside the holes nothing changes; inside, the painted class
+    # labels change only in the holes, to the painted class; the image changes only
+    # in the painted regions: the holes and their margin, which lies on background
     params = aug._params
     holes = torch.zeros_like(mask, dtype=torch.bool)
+    paint = torch.zeros_like(mask, dtype=torch.bool)
     idx = params['indices']
     for cls, hole in zip(params['classes'].tolist(), params['holes'], strict=False):
         holes[idx] |= hole
         assert (out_mask[idx][hole] == cls).all()
+    for region in params['paint']:
+        paint[idx] |= region
     assert torch.equal(out_mask[~holes], mask[~holes])
+    assert not (holes & ~paint).any()
+    assert (mask[paint & ~holes] == 0).all()
     assert torch.equal(
-        out_image.permute(1, 0, 2, 3)[:, ~holes], image.permute(1, 0, 2, 3)[:, ~holes]
+        out_image.permute(1, 0, 2, 3)[:, ~paint], image.permute(1, 0, 2, 3)[:, ~paint]
     )
     # only eligible samples change; p=0 is the identity; p=1 changes every eligible one
     eligible = params['eligible']

@@ -12,8 +12,10 @@ from torchgeo_csia.transforms.structures import (
     SNOW,
     blob_masks,
     check_mask,
+    dilate,
     free_fraction,
     paint_labels,
+    paint_regions,
     paste,
     shadow_offsets,
     shift,
@@ -113,6 +115,32 @@ def test_free_fraction() -> None:
     mask = torch.tensor([[[0, 0], [1, 255]], [[2, 0], [0, 0]]])
     torch.testing.assert_close(free_fraction(mask), torch.tensor([0.5, 0.75]))
     torch.testing.assert_close(free_fraction(mask, (0, 2)), torch.tensor([0.5, 1.0]))
+
+
+def test_dilate() -> None:
+    mask = torch.zeros(1, 7, 7, dtype=torch.bool)
+    mask[0, 3, 3] = True
+    assert dilate(mask, 0) is mask
+    assert dilate(mask, 1).sum() == 9 and dilate(mask, 2).sum() == 25
+    assert not mask[0, 0, 0]  # input untouched
+
+
+def test_paint_regions_ring() -> None:
+    labels = torch.zeros(1, 8, 8, dtype=torch.long)
+    labels[0, :, 6:] = SNOW  # the ring stays off labelled pixels
+    cloud = torch.zeros(1, 8, 8, dtype=torch.bool)
+    cloud[0, 3:5, 3:5] = True
+    shadow = torch.zeros(1, 8, 8, dtype=torch.bool)
+    shadow[0, 0, 0] = True
+    r_cloud, r_shadow = paint_regions(
+        labels, [(CLOUD, cloud), (SHADOW, shadow)], [2, 1]
+    )
+    expect = dilate(cloud, 2) & (labels == BACKGROUND)
+    assert torch.equal(r_cloud, expect)
+    # the shadow's ring leaves out what the cloud's region already painted
+    assert r_shadow[0, 0, 0] and r_shadow.sum() == 3 and not (r_shadow & r_cloud).any()
+    (r0,) = paint_regions(labels, [(CLOUD, cloud)], [0])
+    assert torch.equal(r0, cloud)
 
 
 def test_paste() -> None:

@@ -55,6 +55,7 @@ class Inpainter(nn.Module):
         hole_channel: bool = True,
         value_range: tuple[float, float] = (0.0, 1.0),
         hole_value: Sequence[float] | Sequence[Sequence[float]] | None = None,
+        margin: int = 0,
     ) -> None:
         """Wrap a network.
 
@@ -68,6 +69,11 @@ class Inpainter(nn.Module):
                 ``None``), or a ``K x bands`` table of which each call draws one row
                 per sample (radiances of real structures); part of the network's
                 contract, recorded in its weights' metadata.
+            margin: how many pixels beyond the structure the training holes reached
+                (the structure's pixels dilated by this much). The augmentations
+                hole that far too, so the network paints the structure's edge and its
+                transition to the ground as it learnt to, while only the structure's
+                own pixels take its label.
         """
         super().__init__()
         fill = (
@@ -79,6 +85,9 @@ class Inpainter(nn.Module):
         self.bands = bands
         self.hole_channel = hole_channel
         self.value_range = value_range
+        if margin < 0:
+            raise ValueError(f'margin must be >= 0, got {margin}')
+        self.margin = margin
 
     def check(self, image: Tensor) -> None:
         """Raise a clear error if *image* does not fit this network.
@@ -128,6 +137,7 @@ def inpainter(
     hole_channel: bool = True,
     value_range: tuple[float, float] = (0.0, 1.0),
     hole_value: Sequence[float] | Sequence[Sequence[float]] | None = None,
+    margin: int = 0,
     **kwargs: Any,
 ) -> Inpainter:
     """Build an (untrained) inpainter: an smp network of the image bands plus the hole.
@@ -142,6 +152,8 @@ def inpainter(
         hole_channel: append the hole mask as an input channel.
         value_range: range of the normalised image; fills are clipped to it.
         hole_value: values put into the hole (see :class:`Inpainter`).
+        margin: the training holes' reach beyond the structure (see
+            :class:`Inpainter`).
         **kwargs: passed to the smp architecture (``decoder_channels``, ...).
 
     Returns:
@@ -157,4 +169,4 @@ def inpainter(
         classes=bands,
         **kwargs,
     )
-    return Inpainter(net, bands, hole_channel, value_range, hole_value)
+    return Inpainter(net, bands, hole_channel, value_range, hole_value, margin)

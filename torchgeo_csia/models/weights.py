@@ -58,6 +58,25 @@ TRAINING_SCENES = (
 _PHOTO_BANDS = ['photo R', 'photo G', 'photo B']
 
 
+_L1_STAGE = (
+    'torchgeo-csia train-inpainter --class {} --steps 3000 --max-minutes 5.5 '
+    '(stopped at about 2,400 steps; L1 + gradient L1), H100, '
+    'docs/reproduce/gpu_inpainters.sh'
+)
+_ADV_STAGE = (
+    '; then fine-tuned with the adversarial term (--adversarial 0.05 --lr 2e-4, '
+    'about 1,000 steps), docs/reproduce/gpu_adversarial.sh STAGE=1'
+)
+#: how each shipped inpainter was made (the realism measure chose per class)
+_TRAINING = {
+    'cloud': _L1_STAGE.format('cloud'),
+    'shadow': _L1_STAGE.format('shadow') + _ADV_STAGE,
+    'snow': _L1_STAGE.format('snow')
+    + _ADV_STAGE
+    + '; then again for 1,317 steps, STAGE=2 (run snow_a)',
+}
+
+
 def _inpainter_meta(cls: str) -> dict[str, Any]:
     return {
         'dataset': 'SPARCS',
@@ -69,14 +88,11 @@ def _inpainter_meta(cls: str) -> dict[str, Any]:
         'encoder': 'tu-tinynet_c',
         'decoder_channels': (128, 64, 32, 16, 16),
         'hole_channel': True,
+        'margin': 4,  # training holes: the structure dilated by 4 px
         'value_range': (0.0, 1.0),
         'normalization': 'photo / 255',
         'training_scenes': TRAINING_SCENES,
-        'training': (
-            f'torchgeo-csia train-inpainter --class {cls} --steps 3000 '
-            '--max-minutes 5.5 (stopped at about 2,400 steps), H100, see '
-            'docs/reproduce/gpu_inpainters.sh'
-        ),
+        'training': _TRAINING[cls],
         'publication': 'https://doi.org/10.1016/j.asr.2025.01.049',
         'repo': 'https://github.com/torchgeo-csia',
         'license': 'CC0-1.0',
@@ -88,7 +104,9 @@ class CSIAInpainter_Weights(WeightsEnum):  # type: ignore[misc]
 
     Each network fills a hole with one class (cloud, shadow or snow) in the 3-band
     SPARCS ``_photo.png`` quicklooks scaled to [0, 1]; trained on the 40 ``train``
-    scenes of :meth:`SPARCS.split_of` with holes that cover whole structures.
+    scenes of :meth:`SPARCS.split_of` with holes that cover whole structures and a
+    4 px margin (``meta['margin']``; the augmentations hole as far). The shadow and
+    snow networks were then fine-tuned with an adversarial term (``meta['training']``).
     There are no 10-band weights: the ``_data.tif`` files could not be obtained.
 
     .. versionadded:: 0.1
@@ -100,12 +118,12 @@ class CSIAInpainter_Weights(WeightsEnum):  # type: ignore[misc]
         meta=_inpainter_meta('cloud'),
     )
     SHADOW_SPARCS_PHOTO = Weights(
-        url=_uri('inpainting_models', 'csia_inpainter_shadow_photo-a1c021a6.pth'),
+        url=_uri('inpainting_models', 'csia_inpainter_shadow_photo-9e27b0d3.pth'),
         transforms=None,
         meta=_inpainter_meta('shadow'),
     )
     SNOW_SPARCS_PHOTO = Weights(
-        url=_uri('inpainting_models', 'csia_inpainter_snow_photo-0e4e0cd0.pth'),
+        url=_uri('inpainting_models', 'csia_inpainter_snow_photo-65e74f6a.pth'),
         transforms=None,
         meta=_inpainter_meta('snow'),
     )
@@ -113,9 +131,11 @@ class CSIAInpainter_Weights(WeightsEnum):  # type: ignore[misc]
 
 def _segmenter_meta(variant: str, seed: int) -> dict[str, Any]:
     csia = (
-        'CSIA: RandomCloudShadow (p 0.5, min_free 0.5, shipped bank), '
-        'RandomShadowForClouds (p 0.5), RandomSnow (p 0.5, min_free 0.5), shipped '
-        'inpainters; then flips and transposes'
+        'CSIA: RandomCloudShadow (p 0.5, min_free 0.25, shipped bank), '
+        'RandomShadowForClouds (p 0.5), RandomSnow (p 0.5, min_free 0.25), shipped '
+        'inpainters (cloud fd8949fc, shadow 9e27b0d3, snow 65e74f6a); then flips and '
+        'transposes; setting chosen on val among (p, min_free) = (0.25, 0.5), '
+        '(0.5, 0.5), (0.8, 0.5), (0.5, 0.25)'
     )
     return {
         'dataset': 'SPARCS',
@@ -132,7 +152,8 @@ def _segmenter_meta(variant: str, seed: int) -> dict[str, Any]:
         'training_scenes': TRAINING_SCENES,
         'training': (
             f'torchgeo-csia train-segmenter --variant {variant} --seed {seed} '
-            '--steps 2000 (batch 32, 256 px, AdamW one-cycle 2e-3, bf16), H100, '
+            + ('--p 0.5 --min-free 0.25 ' if variant == 'csia' else '')
+            + '--steps 2000 (batch 32, 256 px, AdamW one-cycle 2e-3, bf16), H100, '
             'see docs/reproduce/gpu_segmentation.sh; best of seeds 0-2 by val mean IoU'
         ),
         'publication': 'https://doi.org/10.1016/j.asr.2025.01.049',
@@ -157,7 +178,7 @@ class CSIASegmenter_Weights(WeightsEnum):  # type: ignore[misc]
         meta=_segmenter_meta('base', 0),
     )
     CSIA_SPARCS_PHOTO = Weights(
-        url=_uri('segmentation_models', 'csia_segmenter_csia_photo_s0-803b1659.pth'),
+        url=_uri('segmentation_models', 'csia_segmenter_csia_photo_s0-bbd1df5c.pth'),
         transforms=None,
         meta=_segmenter_meta('csia', 0),
     )
@@ -254,6 +275,7 @@ def load_inpainter(weights: WeightsEnum | str) -> Inpainter:
         value_range=tuple(meta['value_range']),
         decoder_channels=meta['decoder_channels'],
         hole_value=meta.get('hole_value'),
+        margin=meta.get('margin', 0),
     )
     return _loaded(model, weights)
 

@@ -63,6 +63,7 @@ from .structures import (
     SNOW,
     free_fraction,
     free_pixels,
+    paint_regions,
     paintable,
     paste,
     random_offsets,
@@ -252,12 +253,17 @@ class _CSIABase(K.RandomTransplantation):  # type: ignore[misc]
         params['indices'] = index
         layers = self.draw(labels[index], params) if len(index) else []
         params['classes'] = torch.tensor([c for c, _ in layers], dtype=torch.long)
-        params['holes'] = (
-            torch.stack([h for _, h in layers])
-            if layers
-            else torch.zeros(0, 0, *labels.shape[1:], dtype=torch.bool, device=device)
-        )
+        empty = torch.zeros(0, 0, *labels.shape[1:], dtype=torch.bool, device=device)
+        params['holes'] = torch.stack([h for _, h in layers]) if layers else empty
+        margins = [self.margin(c) for c, _ in layers]
+        regions = paint_regions(labels[index], layers, margins)
+        params['paint'] = torch.stack(regions) if layers else empty
         return params
+
+    def margin(self, cls: int) -> int:
+        """How far beyond a structure of *cls* the fill reaches (its network's)."""
+        net = self.nets[str(cls)] if str(cls) in self.nets else None
+        return net.margin if isinstance(net, Inpainter) else 0
 
     def forward(
         self,
@@ -348,7 +354,8 @@ class _CSIABase(K.RandomTransplantation):  # type: ignore[misc]
         if len(index) == 0:
             return image
         sub = image[index]
-        for cls, hole in zip(params['classes'].tolist(), params['holes'], strict=False):
+        regions = params.get('paint', params['holes'])
+        for cls, hole in zip(params['classes'].tolist(), regions, strict=False):
             sub = self.fill(sub, cls, hole.to(image.device), params)
         return image.index_put((index,), sub)
 

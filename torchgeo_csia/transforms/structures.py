@@ -216,6 +216,44 @@ def free_fraction(mask: Tensor, allowed: tuple[int, ...] = (BACKGROUND,)) -> Ten
     return free_pixels(mask, allowed).flatten(1).float().mean(1)
 
 
+def dilate(mask: Tensor, pixels: int) -> Tensor:
+    """Grow ``B x H x W`` boolean masks by *pixels* (a square neighbourhood)."""
+    if pixels <= 0:
+        return mask
+    grown = F.max_pool2d(mask[:, None].float(), 2 * pixels + 1, 1, pixels)
+    return grown[:, 0] > 0
+
+
+def paint_regions(
+    labels: Tensor, layers: list[tuple[int, Tensor]], margins: list[int]
+) -> list[Tensor]:
+    """The pixels each painted layer's inpainter fills.
+
+    A layer's own pixels, plus a ring of *margin* pixels around them on background
+    that no earlier layer painted: the inpainters were trained on holes reaching
+    that far beyond the structure, so they paint its edge fading into the ground.
+    The ring keeps its label, as the pixels around real structures do.
+
+    Args:
+        labels: ``B x H x W`` labels before painting.
+        layers: ``(class, pixels)`` in paint order, pixels ``B x H x W`` boolean.
+        margins: ring width of each layer.
+
+    Returns:
+        One ``B x H x W`` boolean per layer.
+    """
+    running, painted, regions = labels, torch.zeros_like(labels, dtype=torch.bool), []
+    for (cls, pixels), margin in zip(layers, margins, strict=True):
+        ring = dilate(pixels, margin) & (running == BACKGROUND) & ~painted
+        region = pixels | ring
+        regions.append(region)
+        painted = painted | region
+        running = torch.where(
+            pixels, torch.tensor(cls, dtype=labels.dtype, device=labels.device), running
+        )
+    return regions
+
+
 def paste(
     image: Tensor, filled: Tensor, hole: Tensor, low: float, high: float
 ) -> Tensor:
