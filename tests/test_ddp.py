@@ -45,5 +45,7 @@ def test_ddp_two_cpu_ranks_with_csia(tmp_path: Path) -> None:
     # each rank draws its own patches, and CSIA changed samples on both
     assert ranks[0][0]['bounds'] != ranks[1][0]['bounds']
     assert all(step['augmented'] for seen in ranks for step in seen)
+    # and its own random draws: which samples CSIA picks differ between the ranks
+    assert [s['drawn'] for s in ranks[0]] != [s['drawn'] for s in ranks[1]]
     # loading workers do not change what is drawn or painted
     assert run(tmp_path / 'w1', workers=1) == ranks

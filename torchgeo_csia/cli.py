@@ -166,6 +166,8 @@ def _train_inpainter(args: argparse.Namespace) -> None:
         hole_channel=not args.no_hole_channel,
         condition=args.condition,
         adversarial=args.adversarial,
+        critic_width=args.critic_width,
+        share=tuple(args.share),
         init=args.init,
         seed=args.seed,
     )
@@ -467,6 +469,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         type=float,
         default=0.0,
         help='weight of the adversarial term (a patch critic; 0 = none)',
+    )
+    tr.add_argument('--critic-width', type=int, default=32)
+    tr.add_argument(
+        '--share',
+        type=float,
+        nargs=2,
+        default=[0.03, 0.7],
+        metavar=('LOW', 'HIGH'),
+        help="training crops hold this share of the class's pixels",
     )
     tr.add_argument('--init', help='exported .pth to start from (fine-tuning)')
     tr.add_argument('--seed', type=int, default=0)

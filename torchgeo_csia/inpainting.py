@@ -225,6 +225,8 @@ class TrainConfig:
     hole_value: Any = None
     #: weight of the adversarial (hinge, patch critic) term; 0 trains without one
     adversarial: float = 0.0
+    #: width of the patch critic's first layer
+    critic_width: int = 32
     #: exported weights to start from (fine-tuning), or None
     init: str | None = None
     seed: int = 0
@@ -329,7 +331,11 @@ def train(
     )
     if cfg.init:
         model.load_state_dict(torch.load(cfg.init, map_location=device))
-    critic = patch_critic(pack.images.shape[1]).to(device) if cfg.adversarial else None
+    critic = (
+        patch_critic(pack.images.shape[1], cfg.critic_width).to(device)
+        if cfg.adversarial
+        else None
+    )
     copt = (
         torch.optim.Adam(critic.parameters(), lr=2 * cfg.lr, betas=(0.5, 0.999))
         if critic

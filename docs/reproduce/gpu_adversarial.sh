@@ -4,6 +4,8 @@
 # shipped BASE segmenter.
 #   STAGE=1: from the L1-trained inpainters in models/, adversarial weights 0.05 and 0.2.
 #   STAGE=2: from stage 1's 0.05 runs, carried in .adv/ (<class>_low.pth and .json).
+#   STAGE=3: from the shipped (stage 1/2) shadow and snow: a wider critic, larger
+#            structures only (share of the class in the crop 0.3-1).
 set -uo pipefail
 source "$(dirname "$0")/setup.sh"
 mkdir -p "$OUT/adv"
@@ -30,6 +32,16 @@ if [ "${STAGE:-1}" = 1 ]; then
   realism shipped $(shipped cloud) $(shipped shadow) $(shipped snow)
   realism low $(new cloud_low) $(new shadow_low) $(new snow_low)
   realism high $(new cloud_high) $(new shadow_high) $(new snow_high)
+elif [ "$STAGE" = 3 ]; then
+  run snow_w64 snow "$(shipped snow)" 2500 --adversarial 0.05 --critic-width 64
+  run snow_big snow "$(shipped snow)" 2500 --adversarial 0.05 --share 0.3 1
+  run snow_big64 snow "$(shipped snow)" 2500 --adversarial 0.05 --share 0.3 1 --critic-width 64
+  run shadow_w64 shadow "$(shipped shadow)" 2500 --adversarial 0.05 --critic-width 64
+  run shadow_big shadow "$(shipped shadow)" 2500 --adversarial 0.05 --share 0.3 1
+  wait
+  realism w64 $(shipped cloud) $(new shadow_w64) $(new snow_w64)
+  realism big $(shipped cloud) $(new shadow_big) $(new snow_big)
+  realism big64 $(shipped cloud) $(shipped shadow) $(new snow_big64)
 else
   run shadow_a shadow .adv/shadow_low.pth 2500 --adversarial 0.05
   run shadow_b shadow .adv/shadow_low.pth 2500 --adversarial 0.1

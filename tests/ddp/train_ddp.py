@@ -29,6 +29,7 @@ class Record(Callback):
                 'mask_sum': int(batch['mask'].sum()),
                 'image_sum': float(batch['image'].double().sum()),
                 'augmented': self.aug._params['indices'].tolist(),
+                'drawn': self.aug._params['batch_prob'].tolist(),
             }
         )
 
@@ -50,11 +51,12 @@ class Tiny(LightningModule):
 def main(root: str, out: str, workers: int) -> None:
     seed_everything(0)
     net = Inpainter(nn.Conv2d(4, 3, 3, padding=1), bands=3)
-    aug = RandomCloudShadow(net, net, p=1.0, min_free=0.0)
+    # p < 1: which samples change is a random draw that the ranks must not share
+    aug = RandomCloudShadow(net, net, p=0.5, min_free=0.0)
     dm = SPARCSDataModule(
-        batch_size=2,
+        batch_size=8,
         patch_size=32,
-        length=8,
+        length=32,
         num_workers=workers,
         csia=[aug],
         paths=root,

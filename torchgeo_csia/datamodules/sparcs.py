@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import kornia.augmentation as K
 import torch
+import torch.distributed as dist
 from torch import nn
 from torchgeo.datamodules import GeoDataModule
 from torchgeo.datasets.utils import Sample
@@ -25,6 +27,27 @@ NORMALIZATION: dict[str, tuple[float, float]] = {
 }
 
 
+@contextlib.contextmanager
+def _rank_stream(calls: int, device: torch.device) -> Iterator[None]:
+    """Under DDP, a random stream of this rank's own for the augmentations.
+
+    ``seed_everything`` gives every rank the same seed, so each would draw the same
+    CSIA pattern (which samples, shapes, shifts) on its own patches. Inside, the
+    generators are seeded from the run's seed, the rank and the call count, so the
+    draws stay reproducible and independent of the loading workers; the training's
+    own random stream is restored afterwards. Without DDP nothing changes.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        yield
+        return
+    rank, size = dist.get_rank(), dist.get_world_size()
+    seed = (torch.initial_seed() * 1_000_003 + calls * size + rank) % 2**63
+    cuda = [device] if device.type == 'cuda' else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        yield
+
+
 class _BatchAugmentation(nn.Module):
     """Kornia pipeline on TorchGeo batch dicts that follows the batch's device.
 
@@ -36,6 +59,7 @@ class _BatchAugmentation(nn.Module):
 
     def __init__(self, *augs: nn.Module) -> None:
         super().__init__()
+        self.calls = 0
         groups: list[list[nn.Module]] = []
         for aug in augs:
             mix = isinstance(aug, K.MixAugmentationBaseV2)
@@ -58,8 +82,10 @@ class _BatchAugmentation(nn.Module):
             b.device != device for b in self.buffers()
         ):
             self.to(device)
+        self.calls += 1
         # Kornia hands the CSIA modules image and mask only; the sun comes this way
-        with sun_geometry(self, batch.get('sun_azimuth'), batch.get('sun_elevation')):
+        sun = batch.get('sun_azimuth'), batch.get('sun_elevation')
+        with _rank_stream(self.calls, device), sun_geometry(self, *sun):
             for stage in self.stages:
                 batch = stage(batch)
         return batch

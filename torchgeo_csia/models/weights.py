@@ -73,7 +73,8 @@ _TRAINING = {
     'shadow': _L1_STAGE.format('shadow') + _ADV_STAGE,
     'snow': _L1_STAGE.format('snow')
     + _ADV_STAGE
-    + '; then again for 1,317 steps, STAGE=2 (run snow_a)',
+    + '; then again for 1,317 steps, STAGE=2 (run snow_a); then again with a '
+    'critic twice as wide (--critic-width 64) for 1,425 steps, STAGE=3 (run snow_w64)',
 }
 
 
@@ -123,7 +124,7 @@ class CSIAInpainter_Weights(WeightsEnum):  # type: ignore[misc]
         meta=_inpainter_meta('shadow'),
     )
     SNOW_SPARCS_PHOTO = Weights(
-        url=_uri('inpainting_models', 'csia_inpainter_snow_photo-65e74f6a.pth'),
+        url=_uri('inpainting_models', 'csia_inpainter_snow_photo-51e5b722.pth'),
         transforms=None,
         meta=_inpainter_meta('snow'),
     )
@@ -133,7 +134,8 @@ def _segmenter_meta(variant: str, seed: int) -> dict[str, Any]:
     csia = (
         'CSIA: RandomCloudShadow (p 0.5, min_free 0.25, shipped bank), '
         'RandomShadowForClouds (p 0.5), RandomSnow (p 0.5, min_free 0.25), shipped '
-        'inpainters (cloud fd8949fc, shadow 9e27b0d3, snow 65e74f6a); then flips and '
+        'inpainters of the time (cloud fd8949fc, shadow 9e27b0d3, snow 65e74f6a, the '
+        'snow one since superseded by 51e5b722); then flips and '
         'transposes; setting chosen on val among (p, min_free) = (0.25, 0.5), '
         '(0.5, 0.5), (0.8, 0.5), (0.5, 0.25)'
     )
