@@ -30,6 +30,8 @@ def test_registered_with_torchgeo() -> None:
 def test_inpainters_load_offline_and_fill(member: CSIAInpainter_Weights) -> None:
     model = get_model('csia_inpainter', weights=member)
     assert isinstance(model, Inpainter) and not model.training
+    # the augmentations hole as far beyond a structure as the training did
+    assert model.margin == member.meta['margin'] == 4
     image = torch.rand(2, 3, 64, 64)
     hole = torch.zeros(2, 64, 64, dtype=torch.bool)
     hole[:, 16:40, 16:40] = True
