@@ -1,6 +1,6 @@
 import torch
 
-from torchgeo_csia.inpainting import _critic_losses, hole_of, patch_critic
+from torchgeo_csia.inpainting import critic_loss, fill_loss, hole_of, patch_critic
 
 
 def test_patch_critic_scores_patches() -> None:
@@ -16,12 +16,14 @@ def test_critic_losses_count_hole_patches_only() -> None:
     fake = real.clone().requires_grad_()
     hole = torch.zeros(1, 64, 64, dtype=torch.bool)
     hole[:, :16, :16] = True
-    d_loss, w = _critic_losses(critic, real, fake, hole)
+    d_loss, w = critic_loss(critic, real, fake, hole)
     assert 0 < w.sum() < w.numel()  # patches away from the hole carry no weight
     assert torch.isfinite(d_loss) and d_loss >= 0
-    # the critic's loss sees the fill detached
+    # the critic's loss sees the fill detached; the fill's loss reaches the fill
     d_loss.backward()
     assert fake.grad is None
+    fill_loss(critic, fake, hole, w).backward()
+    assert fake.grad is not None and fake.grad[..., :16, :16].abs().sum() > 0
 
 
 def test_hole_of_dilates_the_class() -> None:

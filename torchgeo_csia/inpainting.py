@@ -5,7 +5,8 @@ authors' idea), with holes that cover whole objects (the class's pixels in the c
 dilated), so no part of the structure is left in the context to copy: at
 augmentation time the structure is painted onto clear ground, and training should
 look like that. Loss: L1 on the hole plus an L1 on image gradients (a texture term;
-see :func:`texture_ratio` for how it is measured).
+see :func:`texture_ratio` for how it is measured), and optionally an adversarial term
+from a patch critic (:func:`patch_critic`), used to fine-tune trained networks.
 """
 
 from __future__ import annotations
@@ -265,12 +266,14 @@ def _weighted(score: Tensor, weight: Tensor) -> Tensor:
     return (score * weight).sum() / weight.sum().clamp(min=1)
 
 
-def _critic_losses(
+def critic_loss(
     critic: nn.Module, real: Tensor, fake: Tensor, hole: Tensor
 ) -> tuple[Tensor, Tensor]:
-    """Hinge losses over the patches that touch the hole: the critic's, the fill's.
+    """The critic's hinge loss, over the patches that touch the hole.
 
-    The critic's loss sees the fill detached; the fill's loss flows into it.
+    Returns:
+        The loss (the fill detached, so only the critic learns from it) and the
+        patches' weights (1 where a patch touches the hole) for :func:`fill_loss`.
     """
     h = hole[:, None].to(real.dtype)
     d_real = critic(torch.cat([real, h], 1))
@@ -278,6 +281,12 @@ def _critic_losses(
     w = F.adaptive_max_pool2d(h, d_real.shape[-2:])
     d_loss = _weighted(F.relu(1 - d_real), w) + _weighted(F.relu(1 + d_fake), w)
     return d_loss, w
+
+
+def fill_loss(critic: nn.Module, fake: Tensor, hole: Tensor, weight: Tensor) -> Tensor:
+    """The fill's adversarial loss: minus the critic's score on the hole's patches."""
+    h = hole[:, None].to(fake.dtype)
+    return -_weighted(critic(torch.cat([fake, h], 1)).float(), weight)
 
 
 def _augment(img: Tensor, lab: Tensor) -> tuple[Tensor, Tensor]:
@@ -392,12 +401,11 @@ def train(
             with torch.autocast(
                 device.type, dtype=torch.bfloat16, enabled=device.type == 'cuda'
             ):
-                d_loss, w = _critic_losses(critic, img, filled, hole)
+                d_loss, w = critic_loss(critic, img, filled, hole)
                 copt.zero_grad(set_to_none=True)
                 d_loss.backward()  # type: ignore[no-untyped-call]
                 copt.step()
-                h = hole[:, None].to(img.dtype)
-                adv = -_weighted(critic(torch.cat([filled, h], 1)).float(), w)
+                adv = fill_loss(critic, filled, hole, w)
             loss = loss + cfg.adversarial * adv
         opt.zero_grad(set_to_none=True)
         loss.backward()
