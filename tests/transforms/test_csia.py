@@ -46,6 +46,9 @@ MODES: dict[str, Callable[[int, float], _CSIABase]] = {
     'cloud_shadow': lambda c, p: RandomCloudShadow(
         tiny(c, margin=2), tiny(c, margin=1), p=p
     ),
+    'cloud_shadow_cloud_first': lambda c, p: RandomCloudShadow(
+        tiny(c, margin=1), tiny(c, margin=2), p=p, shadow_first=False
+    ),
     'cloud_shadow_bg_snow': lambda c, p: RandomCloudShadow(
         tiny(c), tiny(c), p=p, allowed=('background', 'snow'), source=bank()
     ),
@@ -58,7 +61,13 @@ MODES: dict[str, Callable[[int, float], _CSIABase]] = {
     'copy_paste': lambda c, p: RandomCopyPaste('cloud', p=p),
 }
 #: modes whose every selected sample is sure to change (the others may find no room)
-ALWAYS = {'cloud_shadow', 'cloud_shadow_bg_snow', 'cloud_shadow_paired', 'snow'}
+ALWAYS = {
+    'cloud_shadow',
+    'cloud_shadow_cloud_first',
+    'cloud_shadow_bg_snow',
+    'cloud_shadow_paired',
+    'snow',
+}
 
 
 @st.composite
@@ -166,6 +175,13 @@ def test_shadow_falls_away_from_sun() -> None:
     dy, dx = aug._params['shadow_shift'].unbind(1)
     assert (dy < 0).all() and (dx < 0).all()
     assert torch.allclose(dy, dx, atol=1e-3)
+
+
+@pytest.mark.parametrize('shadow_first, order', [(True, [1, 3]), (False, [3, 1])])
+def test_paint_order(shadow_first: bool, order: list[int]) -> None:
+    aug = RandomCloudShadow(tiny(3), tiny(3), p=1.0, shadow_first=shadow_first)
+    aug(torch.rand(2, 3, 32, 32), torch.zeros(2, 32, 32, dtype=torch.long))
+    assert aug._params['classes'].tolist() == order
 
 
 def test_autocast_bf16_and_zeroed_hole_mode() -> None:

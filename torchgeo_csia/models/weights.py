@@ -132,7 +132,8 @@ class CSIAInpainter_Weights(WeightsEnum):  # type: ignore[misc]
 
 def _segmenter_meta(variant: str, seed: int) -> dict[str, Any]:
     csia = (
-        'CSIA: RandomCloudShadow (p 0.5, min_free 0.25, shipped bank), '
+        'CSIA: RandomCloudShadow (p 0.5, min_free 0.25, shipped bank, cloud '
+        'painted first: shadow_first=False), '
         'RandomShadowForClouds (p 0.5), RandomSnow (p 0.5, min_free 0.25), shipped '
         'inpainters of the time (cloud fd8949fc, shadow 9e27b0d3, snow 65e74f6a, the '
         'snow one since superseded by 51e5b722); then flips and '

@@ -439,7 +439,9 @@ class RandomCloudShadow(_ShadowGeometry, _CSIABase):
     *allowed* classes (default: background only, so label-free patches, as the
     original; ``allowed=(0, 2)`` is its background-or-snow mode). Clouds and shadows
     are painted only onto allowed pixels; snow under a new structure is relabelled.
-    The cloud is painted first, so the shadow inpainter sees the new cloud.
+    By default the shadow is painted first, onto clear ground, and the cloud after it:
+    a shadow inpainter that sees the new (often thin-looking) cloud paints a faint
+    shadow, which a segmenter takes for ground (docs/results.rst, realism).
 
     Args:
         cloud: cloud inpainter (:class:`~torchgeo_csia.models.Inpainter` or weights).
@@ -459,6 +461,8 @@ class RandomCloudShadow(_ShadowGeometry, _CSIABase):
         shift: range of shadow distances in pixels for ``'random'``.
         pixel_size: metres per pixel.
         autocast: run the networks under autocast in this dtype (``torch.bfloat16``).
+        shadow_first: paint the shadow before the cloud (``False``: the cloud first,
+            so the shadow inpainter sees it).
 
     .. versionadded:: 0.1
     """
@@ -476,9 +480,11 @@ class RandomCloudShadow(_ShadowGeometry, _CSIABase):
         shift: tuple[float, float] = (8.0, 48.0),
         pixel_size: float = 30.0,
         autocast: torch.dtype | None = None,
+        shadow_first: bool = True,
     ) -> None:
         """Initialize the augmentation."""
         super().__init__(p, {CLOUD: cloud, SHADOW: shadow}, source, autocast)
+        self.shadow_first = shadow_first
         self.allowed = _check_allowed(allowed)
         if CLOUD in self.allowed or SHADOW in self.allowed:
             raise ValueError('allowed may hold background and snow only')
@@ -505,7 +511,8 @@ class RandomCloudShadow(_ShadowGeometry, _CSIABase):
             params['shadow_shift'] = torch.stack([dy, dx], 1)
             shadow = shift(cloud, dy, dx)
         cloud = cloud & free
-        return [(CLOUD, cloud), (SHADOW, shadow & free & ~cloud)]
+        layers = [(CLOUD, cloud), (SHADOW, shadow & free & ~cloud)]
+        return layers[::-1] if self.shadow_first else layers
 
 
 class RandomSnow(_CSIABase):
