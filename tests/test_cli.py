@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from torchgeo_csia.cli import main
+from torchgeo_csia.experiment import CLASSES
 
 from .conftest import DATA
 
@@ -114,6 +115,7 @@ def test_train_segmenter_evaluate_realism(
             packs['photo'],
             '--variant',
             'csia',
+            '--cloud-first',
             '--steps',
             '2',
             '--batch-size',
@@ -128,6 +130,7 @@ def test_train_segmenter_evaluate_realism(
     )
     (weights,) = glob.glob(str(tmp_path / '*.pth'))
     log = json.load(open(weights.replace('.pth', '.json')))
+    assert log['config']['shadow_first'] is False
     assert log['steps_done'] == 2 and set(log['reach']) == {
         'RandomCloudShadow',
         'RandomShadowForClouds',
@@ -173,6 +176,7 @@ def test_train_segmenter_evaluate_realism(
     )
     result = json.load(open(tmp_path / 'r.json'))
     assert 0.0 <= result['cloud'] <= 1.0 and 'recall_snow' in result
+    assert sum(result[f'shadow_as_{c}'] for c in CLASSES) == pytest.approx(1.0)
 
 
 def test_build_bank(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,6 +12,11 @@ if TYPE_CHECKING:
     from .models.inpainter import Inpainter
 
 
+CLOUD_FIRST = (
+    'RandomCloudShadow paints the cloud before its shadow (default: the shadow first)'
+)
+
+
 def _device(args: argparse.Namespace) -> str:
     """``--device``, or CUDA when available."""
     import torch
@@ -256,6 +261,7 @@ def _train_segmenter(args: argparse.Namespace) -> None:
         lr=args.lr,
         p=args.p,
         min_free=args.min_free,
+        shadow_first=not args.cloud_first,
         encoder=args.encoder,
     )
     inpainters = (
@@ -303,6 +309,7 @@ def _realism(args: argparse.Namespace) -> None:
         count=args.count,
         size=args.size,
         min_free=args.min_free,
+        shadow_first=not args.cloud_first,
     )
     dump(result, args.out)
     if args.examples:
@@ -518,6 +525,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     seg.add_argument('--p', type=float, default=0.5, help='CSIA probability per mode')
     seg.add_argument('--min-free', type=float, default=0.25, help='CSIA reach')
     seg.add_argument('--encoder', default='tu-efficientnet_b0')
+    seg.add_argument('--cloud-first', action='store_true', help=CLOUD_FIRST)
     seg.add_argument(
         '--inpainters',
         nargs=3,
@@ -549,6 +557,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         help='exported inpainter .pth files (default: the shipped weights)',
     )
     rl.add_argument('--out', default='realism.json')
+    rl.add_argument('--cloud-first', action='store_true', help=CLOUD_FIRST)
     rl.add_argument('--examples', help='write example crops (torch file) here')
     rl.add_argument('--figure', help='write painted-beside-real examples (PNG) here')
     rl.add_argument('--device')

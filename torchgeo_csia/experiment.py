@@ -136,6 +136,8 @@ class SegConfig:
     lr: float = 2e-3
     p: float = 0.5
     min_free: float = 0.25  # chosen on val (docs/results.rst)
+    #: RandomCloudShadow paints the shadow before the cloud
+    shadow_first: bool = True
     encoder: str = 'tu-efficientnet_b0'
 
 
@@ -152,6 +154,7 @@ def csia_modes(
             min_free=cfg.min_free,
             source=source,
             autocast=bf16,
+            shadow_first=cfg.shadow_first,
         ),
         RandomShadowForClouds(inpainters['shadow'], p=cfg.p, autocast=bf16),
         RandomSnow(
@@ -261,6 +264,7 @@ def realism(
     size: int = 256,
     examples: int = 6,
     min_free: float = 0.95,
+    shadow_first: bool = True,
 ) -> tuple[dict[str, float], dict[str, Tensor]]:
     """Share of painted pixels that *model* labels as the painted class.
 
@@ -281,7 +285,7 @@ def realism(
             f'no {size} px crop with >= {min_free:.0%} background in the scenes'
         )
     batch = crop_batch(pack, sites, size)
-    cfg = SegConfig(p=1.0, min_free=min_free)
+    cfg = SegConfig(p=1.0, min_free=min_free, shadow_first=shadow_first)
     cloudshadow, _, snow = csia_modes(cfg, inpainters, source)
     result: dict[str, float] = {}
     shots: dict[str, Tensor] = {}
