@@ -73,23 +73,22 @@ def predict_scene(
     pw = max(tile, math.ceil((w - overlap) / step) * step + overlap) - w
     mode = 'reflect' if ph < h and pw < w else 'replicate'  # reflect needs pad < size
     x = F.pad(image[None], (0, pw, 0, ph), mode=mode)
-    out: Tensor | None = None
-    count = torch.zeros(1, 1, *x.shape[-2:], device=image.device)
-    for y0 in range(0, x.shape[-2] - overlap, step):
-        for x0 in range(0, x.shape[-1] - overlap, step):
-            patch = x[..., y0 : y0 + tile, x0 : x0 + tile]
-            with torch.autocast(
-                image.device.type, dtype=torch.bfloat16, enabled=image.is_cuda
-            ):
-                logits = model(patch).float()
-            if out is None:
-                out = torch.zeros(
-                    1, logits.shape[1], *x.shape[-2:], device=image.device
-                )
-            out[..., y0 : y0 + tile, x0 : x0 + tile] += logits
-            count[..., y0 : y0 + tile, x0 : x0 + tile] += 1
-    assert out is not None
-    return (out / count)[0, :, :h, :w]
+    corners = [
+        (y0, x0)
+        for y0 in range(0, x.shape[-2] - overlap, step)
+        for x0 in range(0, x.shape[-1] - overlap, step)
+    ]
+    tiles = torch.cat([x[..., y : y + tile, c : c + tile] for y, c in corners])
+    with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=image.is_cuda):
+        logits = torch.cat(
+            [model(tiles[i : i + 8]).float() for i in range(0, len(tiles), 8)]
+        )
+    out = torch.zeros(logits.shape[1], *x.shape[-2:], device=image.device)
+    count = torch.zeros(1, *x.shape[-2:], device=image.device)
+    for (y, c), tile_logits in zip(corners, logits, strict=True):
+        out[:, y : y + tile, c : c + tile] += tile_logits
+        count[:, y : y + tile, c : c + tile] += 1
+    return (out / count)[:, :h, :w]
 
 
 @torch.no_grad()
@@ -298,9 +297,13 @@ def realism(
         for cls in classes:
             where = (mask == cls) & (batch['mask'] != cls)
             name = CLASSES[cls]
-            result[name] = (pred[where] == cls).float().mean().item()
-            for k, other in enumerate(CLASSES):  # what the rest is taken for
-                result[f'{name}_as_{other}'] = (pred[where] == k).float().mean().item()
+            taken = torch.bincount(pred[where], minlength=NUM_CLASSES).float()
+            shares = (taken / where.sum()).tolist()
+            result[name] = shares[cls]
+            for other, share in zip(
+                CLASSES, shares, strict=True
+            ):  # what it is taken for
+                result[f'{name}_as_{other}'] = share
             result[f'painted_pixels_{name}'] = float(where.sum().item())
             has = where.flatten(1).float().mean(1).argsort(descending=True)[:examples]
             shots[f'painted_{name}'] = (painted[has] * 255).round().byte().cpu()

@@ -354,8 +354,7 @@ class _CSIABase(K.RandomTransplantation):  # type: ignore[misc]
         if len(index) == 0:
             return image
         sub = image[index]
-        regions = params.get('paint', params['holes'])
-        for cls, hole in zip(params['classes'].tolist(), regions, strict=False):
+        for cls, hole in zip(params['classes'].tolist(), params['paint'], strict=False):
             sub = self.fill(sub, cls, hole.to(image.device), params)
         return image.index_put((index,), sub)
 

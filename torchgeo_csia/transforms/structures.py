@@ -242,15 +242,14 @@ def paint_regions(
     Returns:
         One ``B x H x W`` boolean per layer.
     """
-    running, painted, regions = labels, torch.zeros_like(labels, dtype=torch.bool), []
-    for (cls, pixels), margin in zip(layers, margins, strict=True):
-        ring = dilate(pixels, margin) & (running == BACKGROUND) & ~painted
-        region = pixels | ring
+    # earlier layers' pixels lie inside `painted`, so the labels before painting
+    # tell where background is left
+    free = labels == BACKGROUND
+    painted, regions = torch.zeros_like(free), []
+    for (_, pixels), margin in zip(layers, margins, strict=True):
+        region = pixels | (dilate(pixels, margin) & free & ~painted)
         regions.append(region)
         painted = painted | region
-        running = torch.where(
-            pixels, torch.tensor(cls, dtype=labels.dtype, device=labels.device), running
-        )
     return regions
 
 
