@@ -28,7 +28,14 @@ from .transforms import (
     sun_geometry,
 )
 from .transforms.csia import _CSIABase
-from .transforms.structures import BACKGROUND, CLOUD, NUM_CLASSES, SHADOW, SNOW
+from .transforms.structures import (
+    BACKGROUND,
+    CLOUD,
+    NUM_CLASSES,
+    SHADOW,
+    SNOW,
+    random_flips,
+)
 
 CLASSES = ('background', 'shadow', 'snow', 'cloud')
 
@@ -42,20 +49,6 @@ def random_batch(
     ys = torch.randint(h - size + 1, (batch,))
     xs = torch.randint(w - size + 1, (batch,))
     return crop_batch(pack, torch.stack([scene, ys, xs], 1), size)
-
-
-def flips(image: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-    """Random horizontal and vertical flips and transposes, per sample."""
-    for dims in ((-1,), (-2,), None):
-        do = torch.rand(len(image), device=image.device) < 0.5
-        moved = (
-            (image.flip(dims), mask.flip(dims))
-            if dims
-            else (image.transpose(-1, -2), mask.transpose(-1, -2))
-        )
-        image = torch.where(do[:, None, None, None], moved[0], image)
-        mask = torch.where(do[:, None, None], moved[1], mask)
-    return image, mask
 
 
 @torch.no_grad()
@@ -222,7 +215,7 @@ def train_segmenter(
             if modes
             else (batch['image'], batch['mask'])
         )
-        image, mask = flips(image, mask)
+        image, mask = random_flips(image, mask)
         model.train()
         with torch.autocast(
             device.type, dtype=torch.bfloat16, enabled=device.type == 'cuda'

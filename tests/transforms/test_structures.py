@@ -17,6 +17,7 @@ from torchgeo_csia.transforms.structures import (
     paint_labels,
     paint_regions,
     paste,
+    random_flips,
     shadow_offsets,
     shift,
 )
@@ -141,6 +142,19 @@ def test_paint_regions_ring() -> None:
     assert r_shadow[0, 0, 0] and r_shadow.sum() == 3 and not (r_shadow & r_cloud).any()
     (r0,) = paint_regions(labels, [(CLOUD, cloud)], [0])
     assert torch.equal(r0, cloud)
+
+
+def test_random_flips_move_image_and_mask_alike() -> None:
+    image = torch.arange(2 * 16.0).reshape(2, 1, 4, 4).repeat(1, 3, 1, 1)
+    mask = image[:, 0].long()
+    torch.manual_seed(0)
+    out_image, out_mask = random_flips(image, mask)
+    assert torch.equal(out_image[:, 0].long(), out_mask)
+    # each sample keeps its own pixels, only moved; some sample did move
+    assert torch.equal(
+        out_mask.flatten(1).sort(1).values, mask.flatten(1).sort(1).values
+    )
+    assert not torch.equal(out_mask, mask)
 
 
 def test_paste() -> None:

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .structures import blob_masks, pack_masks, unpack_masks
+from .structures import blob_masks, pack_masks, random_flips, unpack_masks
 
 
 class StructureSource(Protocol):
@@ -82,14 +82,7 @@ def _fit(masks: Tensor, index: Tensor, height: int, width: int) -> Tensor:
         out = F.interpolate(out.float(), size=(height, width), mode='nearest').bool()
     if n == 0:
         return out
-    dev = out.device
-    flip_h = torch.rand(n, device=dev)[:, None, None, None] < 0.5
-    out = torch.where(flip_h, out.flip(-1), out)
-    flip_v = torch.rand(n, device=dev)[:, None, None, None] < 0.5
-    out = torch.where(flip_v, out.flip(-2), out)
-    if height == width:
-        turn = torch.rand(n, device=dev)[:, None, None, None] < 0.5
-        out = torch.where(turn, out.transpose(-1, -2), out)
+    (out,) = random_flips(out)
     return out
 
 

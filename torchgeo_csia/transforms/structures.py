@@ -13,6 +13,7 @@ overwritten.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -196,6 +197,30 @@ def blob_masks(
     k = ((1 - coverage.to(device).clamp(0.0, 1.0)) * (flat.shape[1] - 1)).long()
     threshold = flat.sort(dim=1).values.gather(1, k[:, None])
     return (flat > threshold).reshape(n, height, width)
+
+
+def random_flips(*xs: Tensor) -> tuple[Tensor, ...]:
+    """Random horizontal and vertical flips and transposes, per sample.
+
+    Every tensor is ``B x ... x H x W`` and gets the same draws (an image and its
+    mask, say); the transpose only when ``H == W``.
+
+    Returns:
+        The tensors, flipped.
+    """
+    n, dev = len(xs[0]), xs[0].device
+    square = xs[0].shape[-1] == xs[0].shape[-2]
+    moves: list[Callable[[Tensor], Tensor]] = [
+        lambda x: x.flip(-1),
+        lambda x: x.flip(-2),
+    ]
+    moves += [lambda x: x.transpose(-1, -2)] if square else []
+    for move in moves:
+        do = torch.rand(n, device=dev) < 0.5
+        xs = tuple(
+            torch.where(do.reshape(-1, *[1] * (x.ndim - 1)), move(x), x) for x in xs
+        )
+    return xs
 
 
 def free_pixels(mask: Tensor, allowed: tuple[int, ...] = (BACKGROUND,)) -> Tensor:
