@@ -69,7 +69,10 @@ _ADV_STAGE = (
 )
 #: how each shipped inpainter was made (the realism measure chose per class)
 _TRAINING = {
-    'cloud': _L1_STAGE.format('cloud'),
+    'cloud': _L1_STAGE.format('cloud')
+    + '; then fine-tuned with every structure moved onto a label-free crop of '
+    'another training scene (--swap 1 --lr 2e-4, L1 + gradient L1) for 1,333 steps, '
+    'docs/reproduce/gpu_adversarial.sh STAGE=5 (run cloud_swap1)',
     'shadow': _L1_STAGE.format('shadow') + _ADV_STAGE,
     'snow': _L1_STAGE.format('snow')
     + _ADV_STAGE
@@ -106,15 +109,17 @@ class CSIAInpainter_Weights(WeightsEnum):  # type: ignore[misc]
     Each network fills a hole with one class (cloud, shadow or snow) in the 3-band
     SPARCS ``_photo.png`` quicklooks scaled to [0, 1]; trained on the 40 ``train``
     scenes of :meth:`SPARCS.split_of` with holes that cover whole structures and a
-    4 px margin (``meta['margin']``; the augmentations hole as far). The shadow and
-    snow networks were then fine-tuned with an adversarial term (``meta['training']``).
+    4 px margin (``meta['margin']``; the augmentations hole as far). The cloud
+    network was then fine-tuned on structures moved onto clear ground of other
+    scenes, the shadow and snow networks with an adversarial term
+    (``meta['training']``).
     There are no 10-band weights: the ``_data.tif`` files could not be obtained.
 
     .. versionadded:: 0.1
     """
 
     CLOUD_SPARCS_PHOTO = Weights(
-        url=_uri('inpainting_models', 'csia_inpainter_cloud_photo-fd8949fc.pth'),
+        url=_uri('inpainting_models', 'csia_inpainter_cloud_photo-9f8715eb.pth'),
         transforms=None,
         meta=_inpainter_meta('cloud'),
     )
