@@ -98,11 +98,21 @@ def test_train_inpainter_resume_and_evaluate(
     # fine-tuning those weights with the adversarial term, resumable as well
     tuned = tmp_path / 'tuned'
     more = [*args, '--out', str(tuned), '--init', weights, '--adversarial', '0.1']
-    main([*more, '--steps', '1'])
+    more += ['--swap', '0.5', '--swap-free', '0.2', '--ema', '0.5', '--weighted']
+    more += ['--critic-real', 'swapped']
+    main([*more, '--steps', '2'])
     state = torch.load(tuned / 'last.ckpt', weights_only=False)
     assert state['critic'] is not None and state['config']['init'] == weights
-    main([*more, '--steps', '1'])
-    assert 'resumed cloud from step 1' in capsys.readouterr().out
+    assert state['config']['swap'] == 0.5 and state['config']['weighted']
+    assert state['config']['critic_real'] == 'swapped'
+    # the moving average is what gets exported, not the last weights
+    (exported,) = glob.glob(str(tuned / '*.pth'))
+    out = torch.load(exported)
+    name = next(k for k, v in out.items() if v.is_floating_point() and v.ndim == 4)
+    assert torch.equal(out[name], state['ema'][f'module.{name}'].half())
+    assert not torch.equal(state['ema'][f'module.{name}'], state['model'][name])
+    main([*more, '--steps', '2'])
+    assert 'resumed cloud from step 2' in capsys.readouterr().out
 
 
 def test_train_segmenter_evaluate_realism(
@@ -177,6 +187,49 @@ def test_train_segmenter_evaluate_realism(
     result = json.load(open(tmp_path / 'r.json'))
     assert 0.0 <= result['cloud'] <= 1.0 and 'recall_snow' in result
     assert sum(result[f'shadow_as_{c}'] for c in CLASSES) == pytest.approx(1.0)
+    # the reference: real structures of the training crops moved onto the crops
+    assert 0.0 <= result['pasted_cloud'] <= 1.0
+    assert result['ratio_pasted_cloud'] == pytest.approx(
+        result['pasted_cloud'] / result['recall_cloud']
+    )
+    assert '| cloud |' in capsys.readouterr().out
+
+
+def test_reach(packs: dict[str, str], tmp_path: Path) -> None:
+    args = ['reach', '--pack', packs['photo'], '--count', '6', '--size', '32']
+    main(
+        [
+            *args,
+            '--p',
+            '0',
+            '1',
+            '--min-free',
+            '0',
+            '1',
+            '--out',
+            str(tmp_path / 'r'),
+        ]
+    )
+    rows = json.load(open(tmp_path / 'r'))
+    assert len(rows) == 2 * 2 * 3
+    for row in rows:
+        assert 0.0 <= row['changed'] <= row['eligible'] <= 1.0
+        if row['p'] == 0:
+            assert row['changed'] == 0.0
+    # at p 1 with no background rule every eligible crop changes
+    full = [r for r in rows if r['p'] == 1 and r['min_free'] == 0]
+    assert all(r['changed'] == r['eligible'] for r in full)
+    assert any(r['changed'] > 0 for r in full)
+
+
+def test_train_rejects_unknown_critic_real(
+    packs: dict[str, str], tmp_path: Path
+) -> None:
+    from torchgeo_csia.inpainting import TrainConfig, load_pack, train
+
+    cfg = TrainConfig(cls='cloud', steps=1, size=32, critic_real='other')
+    with pytest.raises(ValueError, match="critic_real must be 'own' or 'swapped'"):
+        train(load_pack(packs['photo']), cfg, str(tmp_path))
 
 
 def test_build_bank(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -173,6 +173,11 @@ def _train_inpainter(args: argparse.Namespace) -> None:
         adversarial=args.adversarial,
         critic_width=args.critic_width,
         share=tuple(args.share),
+        weighted=args.weighted,
+        swap=args.swap,
+        swap_free=args.swap_free,
+        ema=args.ema,
+        critic_real=args.critic_real,
         init=args.init,
         seed=args.seed,
     )
@@ -318,13 +323,52 @@ def _realism(args: argparse.Namespace) -> None:
         from .experiment import realism_figure
 
         realism_figure(shots, args.figure)
-    print('| class | painted labelled as class | recall on real | ratio |')
-    print('|---|---|---|---|')
+    print(
+        '| class | painted labelled as class | real, moved onto the crops | '
+        'recall on real | ratio painted | ratio moved |'
+    )
+    print('|---|---|---|---|---|---|')
     for c in ('cloud', 'shadow', 'snow'):
+        moved = result.get('pasted_' + c)
+        ratio = result.get('ratio_pasted_' + c)
         print(
-            f'| {c} | {result[c]:.3f} | {result["recall_" + c]:.3f} | '
-            f'{result["ratio_" + c]:.2f} |'
+            f'| {c} | {result[c]:.3f} | '
+            f'{"-" if moved is None else f"{moved:.3f}"} | '
+            f'{result["recall_" + c]:.3f} | {result["ratio_" + c]:.2f} | '
+            f'{"-" if ratio is None else f"{ratio:.2f}"} |'
         )
+
+
+def _reach(args: argparse.Namespace) -> None:
+    from .experiment import dump, reach
+    from .inpainting import load_pack
+
+    pack = load_pack(args.pack)
+    nets = _inpainters('cpu', args.inpainters)
+    rows = []
+    print('| p | min_free | mode | eligible | changed |')
+    print('|---|---|---|---|---|')
+    for p in args.p:
+        for free in args.min_free:
+            shares = reach(
+                pack,
+                nets,
+                args.source,
+                p,
+                free,
+                count=args.count,
+                size=args.size,
+                shadow_first=not args.cloud_first,
+                seed=args.seed,
+            )
+            for mode, v in shares.items():
+                rows.append({'p': p, 'min_free': free, 'mode': mode, **v})
+                print(
+                    f'| {p:g} | {free:g} | {mode} | {v["eligible"]:.1%} | '
+                    f'{v["changed"]:.1%} |'
+                )
+    if args.out:
+        dump(rows, args.out)
 
 
 def _evaluate(args: argparse.Namespace) -> None:
@@ -486,6 +530,37 @@ def main(argv: Sequence[str] | None = None) -> None:
         metavar=('LOW', 'HIGH'),
         help="training crops hold this share of the class's pixels",
     )
+    tr.add_argument(
+        '--weighted',
+        action='store_true',
+        help="draw crops in proportion to the class's pixels in them",
+    )
+    tr.add_argument(
+        '--swap',
+        type=float,
+        default=0.0,
+        help='share of each batch whose structure is moved onto a label-free crop '
+        'of another training scene (0-1)',
+    )
+    tr.add_argument(
+        '--swap-free',
+        type=float,
+        default=0.95,
+        help='least background share of the crops --swap moves structures onto',
+    )
+    tr.add_argument(
+        '--critic-real',
+        choices=('own', 'swapped'),
+        default='own',
+        help="the critic's real examples: crops as they are, or (with --swap) the "
+        'real structure on the same new ground as the fill',
+    )
+    tr.add_argument(
+        '--ema',
+        type=float,
+        default=0.0,
+        help='export a moving average of the weights with this decay (0 = off)',
+    )
     tr.add_argument('--init', help='exported .pth to start from (fine-tuning)')
     tr.add_argument('--seed', type=int, default=0)
     tr.add_argument('--max-minutes', type=float)
@@ -562,6 +637,35 @@ def main(argv: Sequence[str] | None = None) -> None:
     rl.add_argument('--figure', help='write painted-beside-real examples (PNG) here')
     rl.add_argument('--device')
     rl.set_defaults(func=_realism)
+
+    rc = sub.add_parser(
+        'reach',
+        help='share of training crops each CSIA mode may change and changes',
+    )
+    rc.add_argument('--pack', required=True)
+    rc.add_argument(
+        '--p', type=float, nargs='+', default=[0.25, 0.5, 0.8], help='probabilities'
+    )
+    rc.add_argument(
+        '--min-free',
+        type=float,
+        nargs='+',
+        default=[0.25, 0.5, 1.0],
+        help='least background share that makes a crop eligible (the reach)',
+    )
+    rc.add_argument('--source', default='sparcs', help="'sparcs' bank or 'procedural'")
+    rc.add_argument('--count', type=int, default=1024, help='training crops drawn')
+    rc.add_argument('--size', type=int, default=256, help='crop size')
+    rc.add_argument(
+        '--inpainters',
+        nargs=3,
+        metavar=('CLOUD', 'SHADOW', 'SNOW'),
+        help='exported inpainter .pth files (their margins; no network runs)',
+    )
+    rc.add_argument('--cloud-first', action='store_true', help=CLOUD_FIRST)
+    rc.add_argument('--seed', type=int, default=0)
+    rc.add_argument('--out', help='write the rows as JSON here')
+    rc.set_defaults(func=_reach)
 
     evl = sub.add_parser(
         'evaluate',

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .inpainting import Pack, crop_batch, crop_sites, crops, pick
+from .inpainting import FREE, Pack, crop_batch, crop_sites, crops, pick
 from .models.inpainter import Inpainter
 from .models.segmenter import segmenter
 from .transforms import (
@@ -35,6 +35,7 @@ from .transforms.structures import (
     SHADOW,
     SNOW,
     random_flips,
+    transplant,
 )
 
 CLASSES = ('background', 'shadow', 'snow', 'cloud')
@@ -245,6 +246,25 @@ def train_segmenter(
     return model, log
 
 
+#: class shares of the training crops whose real structures :func:`realism` moves
+#: onto the crops for its reference (those of the shipped bank's patches,
+#: ``build-bank``)
+SOURCE_SHARE = {CLOUD: (0.02, 0.6), SNOW: (0.02, 0.8)}
+
+
+def _labels_of(model: nn.Module, images: Tensor) -> Tensor:
+    """*model*'s class per pixel, in batches of 32."""
+    return torch.cat(
+        [model(images[i : i + 32]).argmax(1) for i in range(0, len(images), 32)]
+    )
+
+
+def _shares(pred: Tensor, where: Tensor) -> list[float]:
+    """Share of the pixels in *where* that *pred* gives each class."""
+    taken = torch.bincount(pred[where], minlength=NUM_CLASSES).float()
+    return (taken / where.sum().clamp(min=1)).tolist()
+
+
 @torch.no_grad()
 def realism(
     pack: Pack,
@@ -255,18 +275,22 @@ def realism(
     count: int = 256,
     size: int = 256,
     examples: int = 6,
-    min_free: float = 0.95,
+    min_free: float = FREE,
     shadow_first: bool = True,
 ) -> tuple[dict[str, float], dict[str, Tensor]]:
     """Share of painted pixels that *model* labels as the painted class.
 
     Structures are painted with the CSIA modes into label-free crops (at least
     *min_free* background) of *scenes*; the shares sit next to *model*'s recall of
-    each class on real structures of the same scenes (full-scene inference).
+    each class on real structures of the same scenes (full-scene inference), and
+    next to a reference without a network: real structures of the training scenes
+    moved onto the same crops with their pixels and as wide a ring of their own
+    surroundings as the inpainters paint (``pasted_<class>``), which tells how
+    much of the gap to the recall comes from the new context alone.
 
     Returns:
-        ``{class: share, recall_<class>: recall}`` and example crops (painted and
-        real, uint8) for a figure.
+        ``{class: share, recall_<class>: recall, pasted_<class>: share, ...}`` and
+        example crops (painted and real, uint8) for a figure.
     """
     model.eval()
     size = min(size, *pack.labels.shape[1:])
@@ -282,22 +306,42 @@ def realism(
     result: dict[str, float] = {}
     shots: dict[str, Tensor] = {}
     torch.manual_seed(0)
-    for mode, classes in ((cloudshadow, (CLOUD, SHADOW)), (snow, (SNOW,))):
+    order = (SHADOW, CLOUD) if shadow_first else (CLOUD, SHADOW)
+    for mode, classes in ((cloudshadow, order), (snow, (SNOW,))):
         painted, mask = apply_modes([mode], batch)
-        pred = torch.cat(
-            [model(painted[i : i + 32]).argmax(1) for i in range(0, len(painted), 32)]
+        pred = _labels_of(model, painted)
+        # the reference: real structures, cut from training crops like the bank's
+        cut = crop_sites(
+            pack.labels,
+            pack.split('train'),
+            classes[-1],
+            size,
+            SOURCE_SHARE[classes[-1]],
         )
+        cut = pick(cut, count, seed=3)
+        moved_pred = moved_mask = None
+        if len(cut):  # else no reference (no training crop holds the class)
+            src = crops(pack, cut[torch.arange(len(sites)) % len(cut)], size)
+            moved, moved_mask = transplant(
+                batch['image'],
+                batch['mask'],
+                src[0],
+                src[1].long(),
+                classes,
+                mode.margin(classes[-1]),
+            )
+            moved_pred = _labels_of(model, moved)
         for cls in classes:
             where = (mask == cls) & (batch['mask'] != cls)
             name = CLASSES[cls]
-            taken = torch.bincount(pred[where], minlength=NUM_CLASSES).float()
-            shares = (taken / where.sum()).tolist()
+            shares = _shares(pred, where)
             result[name] = shares[cls]
-            for other, share in zip(
-                CLASSES, shares, strict=True
-            ):  # what it is taken for
-                result[f'{name}_as_{other}'] = share
+            for other, share in zip(CLASSES, shares, strict=True):
+                result[f'{name}_as_{other}'] = share  # what it is taken for
             result[f'painted_pixels_{name}'] = float(where.sum().item())
+            if moved_pred is not None and moved_mask is not None:
+                real = (moved_mask == cls) & (batch['mask'] != cls)
+                result[f'pasted_{name}'] = _shares(moved_pred, real)[cls]
             has = where.flatten(1).float().mean(1).argsort(descending=True)[:examples]
             shots[f'painted_{name}'] = (painted[has] * 255).round().byte().cpu()
             shots[f'painted_{name}_mask'] = mask[has].byte().cpu()
@@ -306,6 +350,10 @@ def realism(
         name = CLASSES[cls]
         result[f'recall_{name}'] = rec[f'recall_{name}']
         result[f'ratio_{name}'] = result[name] / max(rec[f'recall_{name}'], 1e-9)
+        if f'pasted_{name}' in result:
+            result[f'ratio_pasted_{name}'] = result[f'pasted_{name}'] / max(
+                rec[f'recall_{name}'], 1e-9
+            )
         real = pick(
             crop_sites(pack.labels, scenes, cls, size, (0.2, 0.6)), examples, cls
         )
@@ -314,6 +362,51 @@ def realism(
             shots[f'real_{name}'] = (img * 255).round().byte().cpu()
             shots[f'real_{name}_mask'] = lab.byte().cpu()
     return result, shots
+
+
+@torch.no_grad()
+def reach(
+    pack: Pack,
+    inpainters: dict[str, Inpainter],
+    source: StructureSource | str,
+    p: float,
+    min_free: float,
+    count: int = 1024,
+    size: int = 256,
+    shadow_first: bool = True,
+    seed: int = 0,
+    chunk: int = 128,
+) -> dict[str, dict[str, float]]:
+    """Share of training crops each CSIA mode may change and does change.
+
+    Random crops of the pack's training scenes, as the segmenter trainer draws
+    them, go through the modes in training order (cloud + shadow, shadow for
+    clouds, snow; each sees the labels the one before wrote). Only the masks go
+    through: the random parameters and labels are drawn as in training, but no
+    network runs, so it is quick on a CPU.
+
+    Returns:
+        ``{mode: {'eligible': share, 'changed': share}}``: eligible by the mode's
+        rule when it runs, changed (eligible and drawn with probability *p*).
+    """
+    cfg = SegConfig(p=p, min_free=min_free, shadow_first=shadow_first)
+    modes = csia_modes(cfg, inpainters, source)
+    size = min(size, *pack.labels.shape[1:])
+    torch.manual_seed(seed)
+    tally = {type(m).__name__: [0.0, 0.0] for m in modes}
+    for start in range(0, count, chunk):
+        n = min(chunk, count - start)
+        batch = random_batch(pack, pack.split('train'), n, size)
+        mask = batch['mask']
+        for mode in modes:
+            with sun_geometry(mode, batch['sun_azimuth'], batch['sun_elevation']):
+                mask = mode(mask, data_keys=['mask'])
+            t = tally[type(mode).__name__]
+            t[0] += mode._params['eligible'].sum().item()
+            t[1] += len(mode._params['indices'])
+    return {
+        k: {'eligible': e / count, 'changed': c / count} for k, (e, c) in tally.items()
+    }
 
 
 def load_segmenter(

@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -30,8 +30,12 @@ from torch import Tensor, nn
 
 from .models.inpainter import Inpainter, inpainter
 from .transforms.csia import CLASS_NAMES
+from .transforms.structures import BACKGROUND, paste
 from .transforms.structures import dilate as grow
-from .transforms.structures import paste
+
+#: least background share of a crop that counts as label-free (as in the realism
+#: measure)
+FREE = 0.95
 
 
 @dataclass
@@ -115,18 +119,36 @@ def hole_of(labels: Tensor, cls: int, dilate: int) -> Tensor:
     return grow(labels == cls, dilate)
 
 
+#: step in pixels between candidate crop corners
+STRIDE = 16
+
+
+def _share_map(labels: Tensor, cls: int, size: int) -> Tensor:
+    """The class's share in each ``size`` crop of one scene, corners every STRIDE."""
+    m = (labels == cls).float()[None, None]
+    return F.avg_pool2d(m, size, stride=STRIDE)[0, 0]
+
+
 def crop_sites(
     labels: Tensor, scenes: list[int], cls: int, size: int, share: tuple[float, float]
 ) -> Tensor:
     """``K x 3`` (scene, row, col) of crops whose class share lies in *share*."""
-    stride = 16
     sites = []
     for s in scenes:
-        m = (labels[s] == cls).float()[None, None]
-        frac = F.avg_pool2d(m, size, stride=stride)[0, 0]
+        frac = _share_map(labels[s], cls, size)
         ok = torch.nonzero((frac >= share[0]) & (frac <= share[1]))
-        sites.append(torch.cat([torch.full_like(ok[:, :1], s), ok * stride], 1))
+        sites.append(torch.cat([torch.full_like(ok[:, :1], s), ok * STRIDE], 1))
     return torch.cat(sites) if sites else torch.zeros(0, 3, dtype=torch.long)
+
+
+def site_shares(labels: Tensor, sites: Tensor, cls: int, size: int) -> Tensor:
+    """The class's share in each crop at *sites* (from :func:`crop_sites`)."""
+    out = torch.zeros(len(sites), device=labels.device)
+    for s in set(sites[:, 0].tolist()):
+        rows = sites[:, 0] == s
+        frac = _share_map(labels[s], cls, size)
+        out[rows] = frac[sites[rows, 1] // STRIDE, sites[rows, 2] // STRIDE]
+    return out
 
 
 def pick(sites: Tensor, count: int, seed: int) -> Tensor:
@@ -228,6 +250,24 @@ class TrainConfig:
     adversarial: float = 0.0
     #: width of the patch critic's first layer
     critic_width: int = 32
+    #: share of each batch whose structure is moved onto a label-free crop of
+    #: another training scene (the margin ring then holds that crop's ground), so
+    #: the fill cannot lean on a context that already looks like the class
+    swap: float = 0.0
+    #: draw crops in proportion to the class's pixels in them, so every structure
+    #: pixel is seen about as often (uniform draws favour scenes where the class
+    #: is patchy over scenes it covers widely)
+    weighted: bool = False
+    #: least background share of the crops the structures are moved onto
+    swap_free: float = FREE
+    #: the critic's real examples: 'own' (each crop as it is, the structure in its
+    #: own scene) or 'swapped' (the real structure moved onto the same ground as
+    #: the fill, so context cannot tell real from painted and the critic judges
+    #: the structure alone)
+    critic_real: str = 'own'
+    #: decay of an exponential moving average of the weights, exported instead of
+    #: the last weights (steadies adversarial training); 0 keeps none
+    ema: float = 0.0
     #: exported weights to start from (fine-tuning), or None
     init: str | None = None
     seed: int = 0
@@ -289,6 +329,20 @@ def fill_loss(critic: nn.Module, fake: Tensor, hole: Tensor, weight: Tensor) -> 
     return -_weighted(critic(torch.cat([fake, h], 1)).float(), weight)
 
 
+def swap_context(
+    img: Tensor, structure: Tensor, ground: Tensor, share: float
+) -> Tensor:
+    """The first ``round(share * B)`` crops moved onto *ground*, structure kept.
+
+    Outside *structure* (``B x H x W``) those crops take *ground*'s pixels, so the
+    hole's margin ring and the whole context come from another scene, as when
+    CSIA paints onto clear ground.
+    """
+    k = round(share * len(img))
+    moved = torch.where(structure[:k, None], img[:k], ground[:k])
+    return torch.cat([moved, img[k:]])
+
+
 def _augment(img: Tensor, lab: Tensor) -> tuple[Tensor, Tensor]:
     if torch.rand(()) < 0.5:
         img, lab = img.flip(-1), lab.flip(-1)
@@ -328,6 +382,23 @@ def train(
     sites = crop_sites(pack.labels, pack.split('train'), cls, cfg.size, cfg.share)
     if len(sites) == 0:
         raise ValueError(f'no training crop holds {cfg.cls} within {cfg.share}')
+    weights = (
+        site_shares(pack.labels, sites, cls, cfg.size).cpu() if cfg.weighted else None
+    )
+    if cfg.swap:
+        free = (cfg.swap_free, 1.0)
+        ground = crop_sites(
+            pack.labels, pack.split('train'), BACKGROUND, cfg.size, free
+        )
+        if len(ground) == 0:
+            raise ValueError(
+                f'swap: no {cfg.size} px training crop is at least '
+                f'{cfg.swap_free:.0%} background (lower swap_free)'
+            )
+    if cfg.critic_real not in ('own', 'swapped'):
+        raise ValueError(
+            f"critic_real must be 'own' or 'swapped', got {cfg.critic_real!r}"
+        )
     if cfg.condition != 'none' and cfg.hole_value is None:
         if cfg.condition == 'sample':
             cfg.hole_value = structure_means(pack, sites, cls, cfg.size).tolist()
@@ -350,6 +421,15 @@ def train(
         if critic
         else None
     )
+    ema = (
+        torch.optim.swa_utils.AveragedModel(
+            model,
+            multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema),  # type: ignore[no-untyped-call]
+            use_buffers=True,
+        )
+        if cfg.ema
+        else None
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, cfg.lr, total_steps=cfg.steps, pct_start=0.05
@@ -365,6 +445,8 @@ def train(
                 'use a new output folder or resume=False'
             )
         model.load_state_dict(state['model'])
+        if ema:
+            ema.load_state_dict(state['ema'])
         if critic and copt:
             critic.load_state_dict(state['critic'])
             copt.load_state_dict(state['copt'])
@@ -381,10 +463,20 @@ def train(
     t0 = time.time()
     model.train()
     stop = cfg.steps if until is None else min(until, cfg.steps)
+    done = start
     for step in range(start, stop):
-        pick = sites[torch.randint(len(sites), (cfg.batch_size,))]
+        if weights is None:
+            pick = sites[torch.randint(len(sites), (cfg.batch_size,))]
+        else:
+            pick = sites[torch.multinomial(weights, cfg.batch_size, replacement=True)]
         img, lab = _augment(*crops(pack, pick, cfg.size))
         hole = hole_of(lab, cls, cfg.dilate)
+        real = img
+        if cfg.swap:
+            clear = ground[torch.randint(len(ground), (cfg.batch_size,))]
+            img = swap_context(
+                img, lab == cls, crops(pack, clear, cfg.size)[0], cfg.swap
+            )
         fill = hole_mean(img, lab == cls) if cfg.condition == 'sample' else None
         with torch.autocast(
             device.type, dtype=torch.bfloat16, enabled=device.type == 'cuda'
@@ -401,7 +493,8 @@ def train(
             with torch.autocast(
                 device.type, dtype=torch.bfloat16, enabled=device.type == 'cuda'
             ):
-                d_loss, w = critic_loss(critic, img, filled, hole)
+                truth = img if cfg.critic_real == 'swapped' else real
+                d_loss, w = critic_loss(critic, truth, filled, hole)
                 copt.zero_grad(set_to_none=True)
                 d_loss.backward()  # type: ignore[no-untyped-call]
                 copt.step()
@@ -411,6 +504,8 @@ def train(
         loss.backward()
         opt.step()
         sched.step()
+        if ema:
+            ema.update_parameters(model)
         if bar:
             bar.update(1)
         if (step + 1) % 100 == 0:
@@ -429,6 +524,7 @@ def train(
                     'model': model.state_dict(),
                     'opt': opt.state_dict(),
                     'critic': critic.state_dict() if critic else None,
+                    'ema': ema.state_dict() if ema else None,
                     'copt': copt.state_dict() if copt else None,
                     'sched': sched.state_dict(),
                     'rng': torch.get_rng_state(),
@@ -437,11 +533,14 @@ def train(
                 },
                 ckpt,
             )
-        model.steps_done = step + 1  # type: ignore[assignment]
+        done = step + 1
         if late:
             break
     if bar:
         bar.close()
+    if ema:
+        model = cast(Inpainter, ema.module)  # a deep copy of the Inpainter
+    model.steps_done = done  # type: ignore[assignment]
     model.eval()
     return model
 

@@ -6,6 +6,18 @@
 #   STAGE=2: from stage 1's 0.05 runs, carried in .adv/ (<class>_low.pth and .json).
 #   STAGE=3: from the shipped (stage 1/2) shadow and snow: a wider critic, larger
 #            structures only (share of the class in the crop 0.3-1).
+#   STAGE=4: from the shipped snow and cloud: structures moved onto label-free
+#            crops of other scenes (--swap), against more of the shipped recipe.
+#   STAGE=5: from the shipped snow: crops drawn by snow pixels (--weighted), a
+#            moving average of the weights (--ema), a second seed of the recipe.
+#   STAGE=6: from the shipped snow: structures moved onto clear ground with the
+#            critic judging real structures on the same ground (--critic-real
+#            swapped), with a moving average, snow-weighted crops, a wider critic
+#            or half the batch moved; against more of the shipped recipe.
+#   STAGE=7: from the shipped snow, gently: learning rate 5e-5, a moving average of
+#            the weights, a smaller adversarial weight, an L1-only control; realism
+#            on label-free crops of the train scenes (to choose) and of the
+#            held-out scenes (to report).
 set -uo pipefail
 source "$(dirname "$0")/setup.sh"
 mkdir -p "$OUT/adv"
@@ -17,10 +29,12 @@ run() {  # name class init steps extra-args...
   $CLI train-inpainter --pack $PACK --class $c --init "$init" --lr 2e-4 --steps $steps \
     --max-minutes $MIN --out "$OUT/adv/$name" "$@" > "$OUT/adv/$name.log" 2>&1 &
 }
-realism() {  # name cloud shadow snow
+realism() {  # name cloud shadow snow [extra realism args]
+  [ $SECONDS -gt ${DEADLINE:-100000} ] && { echo "realism, $1: skipped (time)"; return; }
   echo "realism, $1:"
-  $CLI realism --pack $PACK --weights $BASE --out "$OUT/adv/realism_$1.json" \
-    --figure "$OUT/adv/realism_$1.png" --inpainters $2 $3 $4
+  local name=$1; shift
+  $CLI realism --pack $PACK --weights $BASE --out "$OUT/adv/realism_$name.json" \
+    --figure "$OUT/adv/realism_$name.png" --inpainters "$@"
 }
 new() { ls "$OUT"/adv/$1/*.pth; }
 if [ "${STAGE:-1}" = 1 ]; then
@@ -42,6 +56,64 @@ elif [ "$STAGE" = 3 ]; then
   realism w64 $(shipped cloud) $(new shadow_w64) $(new snow_w64)
   realism big $(shipped cloud) $(new shadow_big) $(new snow_big)
   realism big64 $(shipped cloud) $(shipped shadow) $(new snow_big64)
+elif [ "$STAGE" = 4 ]; then
+  run snow_more snow "$(shipped snow)" 2500 --adversarial 0.05 --critic-width 64
+  run snow_swap snow "$(shipped snow)" 2500 --adversarial 0.05 --critic-width 64 --swap 0.5
+  run snow_swap1 snow "$(shipped snow)" 2500 --adversarial 0.05 --critic-width 64 --swap 1
+  run snow_swapl1 snow "$(shipped snow)" 2500 --swap 0.5
+  run snow_swap128 snow "$(shipped snow)" 2500 --adversarial 0.05 --critic-width 128 --swap 0.5
+  run cloud_swap cloud "$(shipped cloud)" 2500 --swap 0.5
+  wait
+  realism shipped $(shipped cloud) $(shipped shadow) $(shipped snow)
+  realism swap $(new cloud_swap) $(shipped shadow) $(new snow_swap)
+  realism swap1 $(shipped cloud) $(shipped shadow) $(new snow_swap1)
+  realism swapl1 $(shipped cloud) $(shipped shadow) $(new snow_swapl1)
+  realism swap128 $(shipped cloud) $(shipped shadow) $(new snow_swap128)
+  realism more $(shipped cloud) $(shipped shadow) $(new snow_more)
+elif [ "$STAGE" = 5 ]; then
+  w64="--adversarial 0.05 --critic-width 64"
+  run snow_wt snow "$(shipped snow)" 2500 $w64 --weighted --share 0.03 1
+  run snow_wt_ema snow "$(shipped snow)" 2500 $w64 --weighted --share 0.03 1 --ema 0.998
+  run snow_wt_s1 snow "$(shipped snow)" 2500 $w64 --weighted --share 0.03 1 --seed 1
+  run snow_ema snow "$(shipped snow)" 2500 $w64 --ema 0.998
+  run snow_more_s1 snow "$(shipped snow)" 2500 $w64 --seed 1
+  run cloud_swap1 cloud "$(shipped cloud)" 2500 --swap 1
+  wait
+  realism wt $(new cloud_swap1) $(shipped shadow) $(new snow_wt)
+  realism wt_ema $(shipped cloud) $(shipped shadow) $(new snow_wt_ema)
+  realism wt_s1 $(shipped cloud) $(shipped shadow) $(new snow_wt_s1)
+  realism ema $(shipped cloud) $(shipped shadow) $(new snow_ema)
+  realism more_s1 $(shipped cloud) $(shipped shadow) $(new snow_more_s1)
+elif [ "$STAGE" = 6 ]; then
+  sw="--swap 1 --critic-real swapped --adversarial 0.05"
+  run snow_sw snow "$(shipped snow)" 2500 $sw --critic-width 64
+  run snow_sw_ema snow "$(shipped snow)" 2500 $sw --critic-width 64 --ema 0.999
+  run snow_sw_wt snow "$(shipped snow)" 2500 $sw --critic-width 64 --weighted --share 0.03 1
+  run snow_sw128 snow "$(shipped snow)" 2500 $sw --critic-width 128
+  run snow_sw_half snow "$(shipped snow)" 2500 --swap 0.5 --critic-real swapped --adversarial 0.05 --critic-width 64
+  run snow_more snow "$(shipped snow)" 2500 --adversarial 0.05 --critic-width 64
+  wait
+  realism shipped $(shipped cloud) $(shipped shadow) $(shipped snow)
+  for v in sw sw_ema sw_wt sw128 sw_half more; do
+    realism $v $(shipped cloud) $(shipped shadow) $(new snow_$v)
+  done
+elif [ "$STAGE" = 7 ]; then
+  g="--critic-width 64 --lr 5e-5"
+  run snow_g_ema snow "$(shipped snow)" 2500 $g --adversarial 0.05 --ema 0.995
+  run snow_g snow "$(shipped snow)" 2500 $g --adversarial 0.05
+  run snow_g02_ema snow "$(shipped snow)" 2500 $g --adversarial 0.02 --ema 0.995
+  run snow_more_ema snow "$(shipped snow)" 2500 --critic-width 64 --adversarial 0.05 --ema 0.995
+  run snow_g_l1 snow "$(shipped snow)" 2500 --lr 5e-5
+  wait
+  set_of() { echo $(shipped cloud) $(shipped shadow) $1; }
+  for v in shipped g_ema g g02_ema more_ema g_l1; do
+    w=$([ $v = shipped ] && shipped snow || new snow_$v)
+    realism train_$v $(set_of $w) --splits train --count 128
+  done
+  for v in shipped g_ema g g02_ema more_ema g_l1; do
+    w=$([ $v = shipped ] && shipped snow || new snow_$v)
+    realism $v $(set_of $w)
+  done
 else
   run shadow_a shadow .adv/shadow_low.pth 2500 --adversarial 0.05
   run shadow_b shadow .adv/shadow_low.pth 2500 --adversarial 0.1
@@ -56,6 +128,7 @@ else
 fi
 grep -h "time limit\|wrote\|Error" "$OUT"/adv/*.log
 for c in cloud shadow snow; do
+  [ $SECONDS -gt ${DEADLINE:-100000} ] && break
   ls "$OUT"/adv/${c}_*/*.pth >/dev/null 2>&1 || continue
   $CLI evaluate-inpainters --pack $PACK --class $c --json "$OUT/adv/eval.jsonl" \
     --weights $(shipped $c) "$OUT"/adv/${c}_*/*.pth

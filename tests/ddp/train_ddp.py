@@ -79,6 +79,10 @@ def main(root: str, out: str, workers: int) -> None:
     trainer.fit(Tiny(), datamodule=dm)
     with open(os.path.join(out, f'rank{trainer.global_rank}.json'), 'w') as f:
         json.dump(record.seen, f)
+    # gloo's threads must stop before the interpreter exits, or a rank can abort
+    # ('terminate called without an active exception') after its work is done
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == '__main__':

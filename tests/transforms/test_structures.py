@@ -16,10 +16,12 @@ from torchgeo_csia.transforms.structures import (
     free_fraction,
     paint_labels,
     paint_regions,
+    paintable,
     paste,
     random_flips,
     shadow_offsets,
     shift,
+    transplant,
 )
 
 LABELS = [BACKGROUND, SHADOW, SNOW, CLOUD, 255]
@@ -155,6 +157,30 @@ def test_random_flips_move_image_and_mask_alike() -> None:
         out_mask.flatten(1).sort(1).values, mask.flatten(1).sort(1).values
     )
     assert not torch.equal(out_mask, mask)
+
+
+@settings(max_examples=40, deadline=None)
+@given(batches(), st.integers(0, 2**31 - 1), st.integers(0, 3))
+def test_transplant_moves_real_structures(
+    dst: tuple[torch.Tensor, torch.Tensor], seed: int, margin: int
+) -> None:
+    labels = dst[0]
+    g = torch.Generator().manual_seed(seed)
+    src_labels = torch.tensor(LABELS)[torch.randint(0, 5, labels.shape, generator=g)]
+    image = torch.rand(labels.shape[0], 2, *labels.shape[1:], generator=g)
+    src_image = torch.rand(image.shape, generator=g) + 2  # moved pixels stand out
+    out, out_labels = transplant(
+        image, labels, src_image, src_labels, (SHADOW, CLOUD), margin
+    )
+    layers = [(c, (src_labels == c) & paintable(labels, c)) for c in (SHADOW, CLOUD)]
+    region = torch.stack(paint_regions(labels, layers, [margin, margin])).any(0)
+    # the structures and their ring take the source's pixels, nothing else moves
+    assert torch.equal(out, torch.where(region[:, None], src_image, image))
+    for c, pixels in layers:
+        assert (out_labels[pixels] == c).all()
+    structure = layers[0][1] | layers[1][1]
+    assert torch.equal(out_labels[~structure], labels[~structure])  # ring unlabelled
+    assert (out_labels[labels == 255] == 255).all()
 
 
 def test_paste() -> None:

@@ -278,6 +278,40 @@ def paint_regions(
     return regions
 
 
+def transplant(
+    image: Tensor,
+    labels: Tensor,
+    src_image: Tensor,
+    src_labels: Tensor,
+    classes: tuple[int, ...],
+    margin: int,
+) -> tuple[Tensor, Tensor]:
+    """Real structures of other crops moved in with their pixels (copy-paste).
+
+    The counterpart of painting with an inpainter, for a reference: the pixels of
+    *classes* in *src_labels*, plus a ring of *margin* pixels of their own
+    surroundings on background (as :func:`paint_regions` holes), take
+    *src_image*'s pixels; the labels take the classes by priority.
+
+    Args:
+        image: ``B x C x H x W`` crops that receive the structures.
+        labels: ``B x H x W`` their labels.
+        src_image: ``B x C x H x W`` crops the structures come from.
+        src_labels: ``B x H x W`` their labels.
+        classes: classes moved, in paint order.
+        margin: ring width in pixels.
+
+    Returns:
+        The new image and labels (the inputs are not modified).
+    """
+    layers = [(c, (src_labels == c) & paintable(labels, c)) for c in classes]
+    regions = paint_regions(labels, layers, [margin] * len(layers))
+    for (cls, pixels), region in zip(layers, regions, strict=True):
+        image = torch.where(region[:, None], src_image, image)
+        labels = paint_labels(labels, pixels, cls)[0]
+    return image, labels
+
+
 def paste(
     image: Tensor, filled: Tensor, hole: Tensor, low: float, high: float
 ) -> Tensor:
