@@ -426,6 +426,16 @@ def _evaluate(args: argparse.Namespace) -> None:
         confusion_figure(conf, args.figure, f'{args.weights} on {args.split}')
 
 
+def _add_inpainters(parser: argparse.ArgumentParser, use: str) -> None:
+    """The ``--inpainters CLOUD SHADOW SNOW`` option (read by :func:`_inpainters`)."""
+    parser.add_argument(
+        '--inpainters',
+        nargs=3,
+        metavar=('CLOUD', 'SHADOW', 'SNOW'),
+        help=f'exported inpainter .pth files {use} (default: the shipped weights)',
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``torchgeo-csia``.
 
@@ -601,12 +611,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     seg.add_argument('--min-free', type=float, default=0.25, help='CSIA reach')
     seg.add_argument('--encoder', default='tu-efficientnet_b0')
     seg.add_argument('--cloud-first', action='store_true', help=CLOUD_FIRST)
-    seg.add_argument(
-        '--inpainters',
-        nargs=3,
-        metavar=('CLOUD', 'SHADOW', 'SNOW'),
-        help='exported inpainter .pth files for CSIA (default: the shipped weights)',
-    )
+    _add_inpainters(seg, 'for CSIA')
     seg.add_argument('--max-minutes', type=float)
     seg.add_argument('--out', required=True)
     seg.add_argument('--device')
@@ -625,12 +630,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     rl.add_argument(
         '--min-free', type=float, default=0.95, help='least background share of a crop'
     )
-    rl.add_argument(
-        '--inpainters',
-        nargs=3,
-        metavar=('CLOUD', 'SHADOW', 'SNOW'),
-        help='exported inpainter .pth files (default: the shipped weights)',
-    )
+    _add_inpainters(rl, 'that paint')
     rl.add_argument('--out', default='realism.json')
     rl.add_argument('--cloud-first', action='store_true', help=CLOUD_FIRST)
     rl.add_argument('--examples', help='write example crops (torch file) here')
@@ -656,12 +656,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     rc.add_argument('--source', default='sparcs', help="'sparcs' bank or 'procedural'")
     rc.add_argument('--count', type=int, default=1024, help='training crops drawn')
     rc.add_argument('--size', type=int, default=256, help='crop size')
-    rc.add_argument(
-        '--inpainters',
-        nargs=3,
-        metavar=('CLOUD', 'SHADOW', 'SNOW'),
-        help='exported inpainter .pth files (their margins; no network runs)',
-    )
+    _add_inpainters(rc, 'whose margins count (no network runs)')
     rc.add_argument('--cloud-first', action='store_true', help=CLOUD_FIRST)
     rc.add_argument('--seed', type=int, default=0)
     rc.add_argument('--out', help='write the rows as JSON here')

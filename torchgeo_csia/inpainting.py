@@ -376,6 +376,10 @@ def train(
         from tqdm import tqdm
     except ImportError:  # pragma: no cover
         tqdm = None
+    if cfg.critic_real not in ('own', 'swapped'):
+        raise ValueError(
+            f"critic_real must be 'own' or 'swapped', got {cfg.critic_real!r}"
+        )
     device = pack.images.device
     cls = CLASS_NAMES[cfg.cls]
     torch.manual_seed(cfg.seed)
@@ -395,10 +399,6 @@ def train(
                 f'swap: no {cfg.size} px training crop is at least '
                 f'{cfg.swap_free:.0%} background (lower swap_free)'
             )
-    if cfg.critic_real not in ('own', 'swapped'):
-        raise ValueError(
-            f"critic_real must be 'own' or 'swapped', got {cfg.critic_real!r}"
-        )
     if cfg.condition != 'none' and cfg.hole_value is None:
         if cfg.condition == 'sample':
             cfg.hole_value = structure_means(pack, sites, cls, cfg.size).tolist()
