@@ -300,3 +300,88 @@ def test_bank_load_error(tmp_path) -> None:
     path.write_bytes(b'nope')
     with pytest.raises(ValueError, match='not a structure bank'):
         StructureBank.load(path)
+
+
+# -- issue 14, item 14: bad images and sun angles get clear errors or a tested rule --
+
+
+def test_unnormalised_image_is_an_error() -> None:
+    aug = RandomCloudShadow(tiny(3), tiny(3), p=1.0)
+    image = torch.rand(2, 3, 32, 32) * 255
+    mask = torch.zeros(2, 32, 32, dtype=torch.long)
+    with pytest.raises(ValueError, match=r'span \[.*photo / 255'):
+        aug(image, mask)
+
+
+def test_integer_image_is_an_error() -> None:
+    aug = RandomSnow(tiny(3), p=1.0)
+    image = (torch.rand(2, 3, 32, 32) * 255).to(torch.uint8)
+    with pytest.raises(TypeError, match=r'floating-point.*uint8'):
+        aug(image, torch.zeros(2, 32, 32, dtype=torch.long))
+
+
+@pytest.mark.parametrize('name', sorted(MODES))
+def test_nan_samples_pass_through(name: str) -> None:
+    torch.manual_seed(0)
+    aug = MODES[name](3, 1.0)
+    if hasattr(aug, 'min_free'):
+        aug.min_free = 0.0  # the patches are not label-free
+    image = torch.rand(3, 3, 64, 64)
+    image[1, :, 5:7, 10:14] = float('nan')  # 24 NaN in one sample
+    mask = torch.zeros(3, 64, 64, dtype=torch.long)
+    mask[:, :8, :16] = 3  # some cloud, for the modes that need it
+    out_image, out_mask = aug(image, mask)
+    assert int(out_image.isnan().sum()) == 24
+    assert torch.equal(out_image[1].nan_to_num(-1), image[1].nan_to_num(-1))
+    assert torch.equal(out_mask[1], mask[1])
+
+
+def test_nan_sun_falls_back_to_a_random_direction() -> None:
+    torch.manual_seed(0)
+    aug = RandomCloudShadow(tiny(3), tiny(3), p=1.0)
+    image = torch.rand(2, 3, 64, 64)
+    mask = torch.zeros(2, 64, 64, dtype=torch.long)
+    az = torch.tensor([float('nan'), 90.0])
+    with sun_geometry(aug, az, torch.tensor([45.0, float('nan')])):
+        _, out_mask = aug(image, mask)
+    assert ((out_mask == 1).flatten(1).sum(1) > 0).all()  # a shadow for both
+
+
+def test_scalar_sun_serves_the_batch() -> None:
+    torch.manual_seed(0)
+    aug = RandomCloudShadow(tiny(3), tiny(3), p=1.0)
+    image, mask = torch.rand(2, 3, 64, 64), torch.zeros(2, 64, 64, dtype=torch.long)
+    with sun_geometry(aug, torch.tensor(135.0), torch.tensor(40.0)):
+        aug(image, mask)
+    assert aug._params['shadow_shift'].shape == (2, 2)
+
+
+def test_sun_of_the_wrong_length_is_an_error() -> None:
+    aug = RandomCloudShadow(tiny(3), tiny(3), p=1.0)
+    image, mask = torch.rand(2, 3, 64, 64), torch.zeros(2, 64, 64, dtype=torch.long)
+    with sun_geometry(aug, torch.zeros(3), torch.full((3,), 40.0)):
+        with pytest.raises(ValueError, match='3 values for a batch of 2'):
+            aug(image, mask)
+    with pytest.raises(ValueError, match='0-d or 1-d'):
+        with sun_geometry(aug, torch.zeros(2, 1), torch.zeros(2, 1)):
+            pass
+
+
+# -- issue 14, item 15: a label outside the scheme is kept as it is ------------------
+
+
+@pytest.mark.parametrize('name', sorted(MODES))
+def test_labels_outside_the_scheme_pass_through(name: str) -> None:
+    torch.manual_seed(0)
+    aug = MODES[name](3, 1.0)
+    if hasattr(aug, 'min_free'):
+        aug.min_free = 0.0  # the patch is not label-free
+    image = torch.rand(2, 3, 64, 64)
+    mask = torch.zeros(2, 64, 64, dtype=torch.long)
+    mask[:, :8, :16] = 3
+    mask[:, 20:40, 20:40] = 7
+    out_image, out_mask = aug(image, mask)
+    assert (out_mask[mask == 7] == 7).all()
+    # neither a structure nor the ring around it paints over such pixels
+    assert torch.equal(out_image[:, :, 20:40, 20:40], image[:, :, 20:40, 20:40])
+    assert (out_mask != mask).any()  # while the mode did paint elsewhere

@@ -28,10 +28,13 @@ CSIA modes, chain sequences (the datamodule does).
 
 Labels follow the ``csia`` scheme (0 background, 1 shadow, 2 snow, 3 cloud) and are
 written by priority (cloud over shadow over snow over background), never by adding
-masks; the ignore index (any value outside the scheme) is never painted. Networks run
-under :func:`torch.inference_mode`, batched, on the selected samples only. All random
-draws use torch's global generators on the batch's device, so ``torch.manual_seed``
-makes a run reproducible.
+masks; the ignore index (any value outside the scheme, such as 255 or a stray 7) is
+never painted and passes through unchanged. Images must be floating point in the
+inpainters' value range (quicklooks: ``photo / 255``); a sample holding NaN or inf is
+never selected, so it passes through unchanged and its values do not spread. Networks
+run under :func:`torch.inference_mode`, batched, on the selected samples only. All
+random draws use torch's global generators on the batch's device, so
+``torch.manual_seed`` makes a run reproducible.
 
 Shadows fall away from the sun: :func:`sun_geometry` hands each sample's sun azimuth
 and elevation (carried by :class:`~torchgeo_csia.datasets.SPARCS` samples) to the
@@ -151,11 +154,23 @@ def sun_geometry(
     Args:
         module: a CSIA augmentation, or a container (such as
             ``AugmentationSequential``) holding some.
-        azimuth: ``B`` sun azimuths, degrees clockwise from north (or ``None``).
+        azimuth: ``B`` sun azimuths, degrees clockwise from north (or ``None``); a
+            0-d tensor serves every sample. A sample whose angles are not finite
+            gets a shadow in a random direction, as without sun geometry.
         elevation: ``B`` sun elevations, degrees (or ``None``).
+
+    Raises:
+        ValueError: If an angle is not a 0-d or 1-d tensor.
     """
     augs = [m for m in module.modules() if isinstance(m, _CSIABase)]
     sun = None if azimuth is None or elevation is None else (azimuth, elevation)
+    if sun is not None:
+        for name, angle in zip(('azimuth', 'elevation'), sun, strict=True):
+            if not isinstance(angle, Tensor) or angle.ndim > 1:
+                raise ValueError(
+                    f'sun {name} must be a 0-d or 1-d tensor (one angle per sample), '
+                    f'got {angle if not isinstance(angle, Tensor) else angle.shape}'
+                )
     for aug in augs:
         aug._sun = sun
     try:
@@ -195,6 +210,7 @@ class _CSIABase(K.RandomTransplantation):  # type: ignore[misc]
         self.source = _as_source(source)
         self.autocast = autocast
         self._sun: tuple[Tensor, Tensor] | None = None
+        self._range_checked = False
 
     def train(self, mode: bool = True) -> _CSIABase:
         """Keep the inpainters in eval mode whatever the container does."""
@@ -249,6 +265,11 @@ class _CSIABase(K.RandomTransplantation):  # type: ignore[misc]
         device = labels.device
         chosen = params['batch_prob'].to(device) > 0.5
         params['eligible'] = self.eligible(labels)
+        for x, key in zip(input, data_keys, strict=False):
+            if key == DataKey.INPUT:
+                self.check_image(x)
+                # NaN or inf would spread through the networks' convolutions
+                chosen = chosen & torch.isfinite(x).flatten(1).all(1)
         index = torch.nonzero(chosen & params['eligible']).flatten()
         params['indices'] = index
         layers = self.draw(labels[index], params) if len(index) else []
@@ -259,6 +280,44 @@ class _CSIABase(K.RandomTransplantation):  # type: ignore[misc]
         regions = paint_regions(labels[index], layers, margins)
         params['paint'] = torch.stack(regions) if layers else empty
         return params
+
+    def check_image(self, image: Tensor) -> None:
+        """Raise a clear error if *image* cannot be painted by this mode's networks.
+
+        The value range is checked on every CPU call and on the first call on an
+        accelerator (a later check would make every call wait for the device).
+
+        Raises:
+            TypeError: If *image* is not floating point.
+            ValueError: If its band count or value range do not fit the networks.
+        """
+        if not image.is_floating_point():
+            raise TypeError(
+                f'image must be a floating-point tensor normalised to the '
+                f"inpainters' value range, got {image.dtype} (for SPARCS quicklooks: "
+                'photo / 255, as SPARCSDataModule does)'
+            )
+        nets = [n for n in self.nets.values() if isinstance(n, Inpainter)]
+        for net in nets:
+            net.check(image)
+        if not nets or (image.device.type != 'cpu' and self._range_checked):
+            return
+        low = min(n.value_range[0] for n in nets)
+        high = max(n.value_range[1] for n in nets)
+        finite = torch.isfinite(image)
+        lo, hi = (
+            torch.where(finite, image, low).amin(),
+            torch.where(finite, image, high).amax(),
+        )
+        lo_v, hi_v = float(lo), float(hi)
+        slack = 0.5 * (high - low)  # room for normalised reflectance below 0, say
+        if lo_v < low - slack or hi_v > high + slack:
+            raise ValueError(
+                f'image values span [{lo_v:g}, {hi_v:g}] but the inpainters paint in '
+                f'[{low:g}, {high:g}]: normalise the image first (SPARCS quicklooks: '
+                'photo / 255, as SPARCSDataModule does)'
+            )
+        self._range_checked = True
 
     def margin(self, cls: int) -> int:
         """How far beyond a structure of *cls* the fill reaches (its network's)."""
@@ -347,9 +406,7 @@ class _CSIABase(K.RandomTransplantation):  # type: ignore[misc]
 
     def transform_image(self, image: Tensor, params: dict[str, Tensor]) -> Tensor:
         """Apply drawn parameters to a ``B x C x H x W`` image (not modified)."""
-        for net in self.nets.values():
-            assert isinstance(net, Inpainter)
-            net.check(image)
+        self.check_image(image)
         index = params['indices'].to(image.device)
         if len(index) == 0:
             return image
@@ -420,15 +477,37 @@ class _ShadowGeometry:
         self.pixel_size = pixel_size
 
     def offsets(
-        self, n: int, index: Tensor, device: torch.device
+        self, n: int, index: Tensor, device: torch.device, batch: int
     ) -> tuple[Tensor, Tensor]:
-        """Per-sample shadow offsets: from the sun when known, else random."""
-        if self.shadow_mode == 'sun' and self._sun is not None:
-            az, el = (t.to(device).float().reshape(-1)[index] for t in self._sun)
-            low, high = self.cloud_height
-            height = low + torch.rand(n, device=device) * (high - low)
-            return shadow_offsets(az, el, height, self.pixel_size)
-        return random_offsets(n, *self.shift, device=device)
+        """Per-sample shadow offsets: from the sun when known, else random.
+
+        Args:
+            n: how many offsets.
+            index: the batch sample each offset is for.
+            device: where to draw them.
+            batch: the batch size (the sun angles hold one per sample, or one).
+
+        Raises:
+            ValueError: If the sun angles hold neither one nor *batch* values.
+        """
+        dy, dx = random_offsets(n, *self.shift, device=device)
+        if self.shadow_mode != 'sun' or self._sun is None:
+            return dy, dx
+        angles = []
+        for name, t in zip(('azimuth', 'elevation'), self._sun, strict=True):
+            if t.numel() not in (1, batch):
+                raise ValueError(
+                    f'sun {name} holds {t.numel()} values for a batch of {batch}; '
+                    'expected one per sample (or one for all)'
+                )
+            angles.append(t.to(device).float().reshape(-1).expand(batch)[index])
+        az, el = angles
+        low, high = self.cloud_height
+        height = low + torch.rand(n, device=device) * (high - low)
+        sy, sx = shadow_offsets(az, el, height, self.pixel_size)
+        # no usable sun (NaN in the metadata): a random direction, as without it
+        known = torch.isfinite(sy) & torch.isfinite(sx)
+        return torch.where(known, sy, dy), torch.where(known, sx, dx)
 
 
 class RandomCloudShadow(_ShadowGeometry, _CSIABase):
@@ -506,7 +585,9 @@ class RandomCloudShadow(_ShadowGeometry, _CSIABase):
         if self.shadow_mode == 'paired' and paired is not None:
             shadow = paired
         else:
-            dy, dx = self.offsets(n, params['indices'], labels.device)
+            dy, dx = self.offsets(
+                n, params['indices'], labels.device, len(params['batch_prob'])
+            )
             params['shadow_shift'] = torch.stack([dy, dx], 1)
             shadow = shift(cloud, dy, dx)
         cloud = cloud & free
@@ -562,7 +643,7 @@ class _Shifted(_CSIABase):
     tries = 4
 
     def offsets(
-        self, n: int, index: Tensor, device: torch.device
+        self, n: int, index: Tensor, device: torch.device, batch: int
     ) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
 
@@ -577,7 +658,7 @@ class _Shifted(_CSIABase):
         n = len(labels)
         k = self.tries
         index = params['indices'].repeat(k)
-        dy, dx = self.offsets(n * k, index, labels.device)
+        dy, dx = self.offsets(n * k, index, labels.device, len(params['batch_prob']))
         moved = shift(source.repeat(k, 1, 1), dy, dx)
         taken = moved & paintable(labels.repeat(k, 1, 1), cls)
         best = taken.flatten(1).sum(1).reshape(k, n).argmax(0)
@@ -670,7 +751,7 @@ class RandomCopyPaste(_Shifted):
         self.min_pixels = min_pixels
 
     def offsets(
-        self, n: int, index: Tensor, device: torch.device
+        self, n: int, index: Tensor, device: torch.device, batch: int
     ) -> tuple[Tensor, Tensor]:
         """Random offsets."""
         return random_offsets(n, *self.shift, device=device)
