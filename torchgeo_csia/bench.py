@@ -1,35 +1,59 @@
-"""``torchgeo-csia bench``: CSIA throughput per mode against the authors' pattern.
+"""``torchgeo-csia bench``: what CSIA costs next to the training step it serves.
 
-Everything is timed side by side in one run on one device: each CSIA mode on a batch
-in which every sample is eligible (p = 1, so the worst case), the authors' pattern
-(one sample at a time through the same network, autograd on, fp32), and a bf16
-training step of a U-Net++ resnet34 segmenter on the same batch, against which the
-cloud + shadow mode at p = 0.5 is reported as an overhead.
+Everything is timed side by side in one run on one device, with what ships: the
+shipped inpainters (:class:`~torchgeo_csia.models.CSIAInpainter_Weights`) through
+the public transforms at the shipped setting of ``docs/configs/sparcs_csia.yaml``
+(p 0.5, ``min_free`` 0.25, the shipped structure bank, shadows from the sun), each
+mode alone and the three modes chained as the datamodule chains them (one
+``AugmentationSequential`` each); the same stack at 10 bands (same architecture,
+untrained); a bf16 training step of the shipped segmenter and of a U-Net++
+resnet34; the authors' per-sample pattern with the same networks; and Kornia's
+``RandomPlasmaShadow`` and ``RandomTransplantation`` as peers. Each row has its
+median time, its peak device memory and its host synchronisations per call
+(``torch.cuda.set_sync_debug_mode``).
+
+The batch mixes the kinds of patch SPARCS training crops hold: a quarter label-free,
+a quarter with a cloud in one corner, a quarter with cloud, shadow and snow, and a
+quarter mostly cloud (which no mode but copy-paste may change).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import statistics
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+import kornia.augmentation as K
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .models.inpainter import Inpainter, inpainter
-from .transforms import (
-    RandomCloudShadow,
-    RandomCopyPaste,
-    RandomShadowForClouds,
-    RandomSnow,
-)
-from .transforms.structures import CLOUD, paste
+from .models.segmenter import segmenter
+from .transforms import sun_geometry
+from .transforms.structures import CLOUD, SHADOW, SNOW, paste
+
+#: the shipped CSIA setting (docs/configs/sparcs_csia.yaml)
+SHIPPED = {'p': 0.5, 'min_free': 0.25}
+
+
+@dataclass
+class Row:
+    """One timed thing."""
+
+    what: str
+    batch: int
+    seconds: float
+    peak_mib: float
+    syncs: int
 
 
 def _time(fn: Callable[[], object], device: torch.device, repeat: int) -> float:
     """Median seconds of *fn* after warm-up (device events on CUDA)."""
-    # enough warm-up that cuDNN has tuned every batch-size bucket p < 1 can draw
-    for _ in range(12):
+    for _ in range(5):  # cuDNN autotuning and CUDA-graph capture happen here
         fn()
     times = []
     for _ in range(repeat):
@@ -50,14 +74,63 @@ def _time(fn: Callable[[], object], device: torch.device, repeat: int) -> float:
     return float(statistics.median(times))
 
 
-def _masks(kind: str, b: int, size: int, device: torch.device) -> Tensor:
-    mask = torch.zeros(b, size, size, dtype=torch.long, device=device)
-    if kind in ('cloudy', 'labelled'):
-        mask[:, : size // 4, : size // 2] = CLOUD  # 12.5 % cloud
-    if kind == 'labelled':
-        mask[:, size // 2 :, : size // 3] = 1
-        mask[:, size // 2 :, size // 3 : size // 2] = 2
-    return mask
+def _syncs(fn: Callable[[], object], device: torch.device) -> int:
+    """Host synchronisations in one call of *fn* (-1 where not measurable)."""
+    if device.type != 'cuda':
+        return -1
+    torch.cuda.synchronize()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        torch.cuda.set_sync_debug_mode('warn')
+        try:
+            fn()
+        finally:
+            torch.cuda.set_sync_debug_mode('default')
+    return sum('synchroniz' in str(w.message) for w in caught)
+
+
+def _measure(
+    what: str, batch: int, fn: Callable[[], object], dev: torch.device, repeat: int
+) -> Row:
+    if dev.type == 'cuda':
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats(dev)
+        base = torch.cuda.memory_allocated(dev)
+    try:
+        seconds = _time(fn, dev, repeat)
+    except Exception as err:  # one failing row should not lose the others
+        print(f'{what}, batch {batch}: failed: {type(err).__name__}: {err}')
+        return Row(what, batch, float('nan'), float('nan'), -1)
+    peak = 0.0
+    if dev.type == 'cuda':
+        peak = (torch.cuda.max_memory_allocated(dev) - base) / 2**20
+    return Row(what, batch, seconds, peak, _syncs(fn, dev))
+
+
+def mixed_batch(
+    batch: int, bands: int, size: int, device: torch.device
+) -> dict[str, Tensor]:
+    """A batch dict of random images and masks of four kinds (module docstring)."""
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand(batch, bands, size, size, generator=g).to(device)
+    mask = torch.zeros(batch, size, size, dtype=torch.long)
+    q = size // 4
+    for i in range(batch):
+        kind = i % 4
+        if kind == 1:
+            mask[i, :q, : 2 * q] = CLOUD
+        elif kind == 2:
+            mask[i, :q, :] = CLOUD
+            mask[i, q : 2 * q, : 2 * q] = SHADOW
+            mask[i, 3 * q :, : 2 * q] = SNOW
+        elif kind == 3:
+            mask[i, : 3 * q] = CLOUD
+    return {
+        'image': image,
+        'mask': mask.to(device),
+        'sun_azimuth': torch.full((batch,), 140.0, device=device),
+        'sun_elevation': torch.full((batch,), 45.0, device=device),
+    }
 
 
 def authors_pattern(nets: list[Inpainter], image: Tensor, hole: Tensor) -> Tensor:
@@ -71,116 +144,308 @@ def authors_pattern(nets: list[Inpainter], image: Tensor, hole: Tensor) -> Tenso
     return torch.cat(out)
 
 
-def run(
-    batch: int = 32,
-    bands: int = 10,
-    size: int = 256,
-    encoder: str = 'tu-efficientnet_b0',
-    repeat: int = 10,
-    device: str | None = None,
-    cudnn_benchmark: bool = True,
-) -> list[tuple[str, float, float]]:
-    """Time every mode and the references; print and return the table.
+def _stack(
+    modes: Sequence[Any], batch: dict[str, Tensor]
+) -> Callable[[], dict[str, Tensor]]:
+    """The modes chained on *batch* as the datamodule chains them, sun included."""
+    seqs = [K.AugmentationSequential(m, data_keys=None, keepdim=True) for m in modes]
 
-    Returns:
-        Rows of (what, seconds per batch, images per second).
-    """
-    import segmentation_models_pytorch as smp
+    def run() -> dict[str, Tensor]:
+        out = batch
+        for seq, mode in zip(seqs, modes, strict=True):
+            with sun_geometry(mode, out['sun_azimuth'], out['sun_elevation']):
+                out = seq(dict(out))
+        return out
 
-    dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    torch.manual_seed(0)
-    torch.backends.cudnn.benchmark = cudnn_benchmark
-    image = torch.rand(batch, bands, size, size, device=dev)
+    return run
 
-    def net() -> Inpainter:
-        return inpainter(bands, encoder=encoder).to(dev).eval()
 
-    cloud, shadow, snow = net(), net(), net()
-    bf16 = torch.bfloat16
-    modes: list[tuple[str, Callable[[], object], str]] = []
-    for name, aug, kind in [
-        (
-            'cloud + shadow, label-free (modes 1/2)',
-            RandomCloudShadow(cloud, shadow, p=1.0, autocast=bf16),
-            'free',
+def _modes(
+    pkg: Any,
+    nets: Mapping[str, nn.Module],
+    bank: Any,
+    autocast: torch.dtype | None,
+) -> list[Any]:
+    """The three shipped modes from the transforms of package *pkg*."""
+    t = pkg.transforms
+    return [
+        t.RandomCloudShadow(
+            nets['cloud'], nets['shadow'], source=bank, autocast=autocast, **SHIPPED
         ),
-        ('cloud + shadow, fp32', RandomCloudShadow(cloud, shadow, p=1.0), 'free'),
-        ('snow, label-free (mode 3)', RandomSnow(snow, p=1.0, autocast=bf16), 'free'),
-        (
-            'snow into background (mode 4)',
-            RandomSnow(snow, p=1.0, min_free=0.0, autocast=bf16),
-            'labelled',
-        ),
-        (
-            'shadow for clouds (mode 5)',
-            RandomShadowForClouds(shadow, p=1.0, autocast=bf16),
-            'cloudy',
-        ),
-        ('copy-paste cloud (mode 6)', RandomCopyPaste('cloud', p=1.0), 'cloudy'),
-    ]:
-        mask = _masks(kind, batch, size, dev)
-        modes.append((name, functools.partial(aug.forward, image, mask), kind))
-    rows: list[tuple[str, float, float]] = []
-    for name, fn, _ in modes:
-        t = _time(fn, dev, repeat)
-        rows.append((name + ', p=1', t, batch / t))
-    # the authors' pattern, same networks, the cloud + shadow mode
-    hole = torch.zeros(batch, size, size, dtype=torch.bool, device=dev)
-    hole[:, 64:160, 64:160] = True
-    t_auth = _time(
-        lambda: authors_pattern([cloud, shadow], image, hole), dev, max(2, repeat // 3)
-    )
-    rows.append(
-        ('authors: cloud + shadow, per sample, autograd, fp32', t_auth, batch / t_auth)
-    )
-    # a bf16 training step of a U-Net++ resnet34 segmenter on the same batch
-    seg = smp.UnetPlusPlus(
-        'resnet34', encoder_weights=None, in_channels=bands, classes=4
-    )
-    seg = seg.to(dev).to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(seg.parameters(), lr=1e-4)
-    target = _masks('labelled', batch, size, dev)
+        t.RandomShadowForClouds(nets['shadow'], p=SHIPPED['p'], autocast=autocast),
+        t.RandomSnow(nets['snow'], source=bank, autocast=autocast, **SHIPPED),
+    ]
+
+
+def _training_step(net: nn.Module, batch: dict[str, Tensor]) -> Callable[[], None]:
+    """One bf16 training step of *net* (AdamW) on the batch."""
+    net = net.to(batch['image'].device).to(memory_format=torch.channels_last).train()
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
+    image = batch['image'].contiguous(memory_format=torch.channels_last)
 
     def step() -> None:
-        with torch.autocast(dev.type, dtype=bf16):
-            loss = torch.nn.functional.cross_entropy(
-                seg(image.contiguous(memory_format=torch.channels_last)), target
-            )
+        with torch.autocast(image.device.type, dtype=torch.bfloat16):
+            loss = nn.functional.cross_entropy(net(image), batch['mask'])
         opt.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         opt.step()
 
-    t_step = _time(step, dev, repeat)
-    rows.append(('training step: U-Net++ resnet34, bf16', t_step, batch / t_step))
-    half = RandomCloudShadow(cloud, shadow, p=0.5, autocast=bf16)
-    free = _masks('free', batch, size, dev)
-    t_half = _time(lambda: half(image, free), dev, repeat)
-    rows.append(('cloud + shadow, label-free, p=0.5', t_half, batch / t_half))
-    # the same work with a fixed count: half the batch eligible, p = 1
-    halfmask = _masks('free', batch, size, dev)
-    halfmask[batch // 2 :] = CLOUD
-    every = RandomCloudShadow(cloud, shadow, p=1.0, autocast=bf16)
-    t_fixed = _time(lambda: every(image, halfmask), dev, repeat)
-    rows.append(
-        ('cloud + shadow, half the batch eligible, p=1', t_fixed, batch / t_fixed)
+    return step
+
+
+def run(
+    batches: Sequence[int] = (32, 128),
+    size: int = 256,
+    repeat: int = 20,
+    device: str | None = None,
+    baseline: str | None = None,
+    authors: bool = True,
+) -> list[Row]:
+    """Time what ships, side by side; print and return the table.
+
+    Args:
+        batches: batch sizes.
+        size: patch size in pixels.
+        repeat: timed calls per row (the median is reported).
+        device: where to run (default CUDA when available).
+        baseline: the import name of another copy of this package (an earlier
+            commit, say) whose transforms are timed beside these, with the same
+            networks, for a before/after in one run.
+        authors: time the authors' per-sample pattern (slow on the CPU).
+
+    Returns:
+        The rows.
+    """
+    import kornia
+    import segmentation_models_pytorch as smp
+
+    from . import __name__ as pkg_name
+    from .models.weights import (
+        CSIAInpainter_Weights,
+        CSIASegmenter_Weights,
+        load_inpainter,
+        sparcs_bank,
     )
 
+    dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    torch.backends.cudnn.benchmark = True
+    pkg = importlib.import_module(pkg_name)
+    importlib.import_module(f'{pkg_name}.transforms')
+    shipped = {
+        'cloud': load_inpainter(CSIAInpainter_Weights.CLOUD_SPARCS_PHOTO),
+        'shadow': load_inpainter(CSIAInpainter_Weights.SHADOW_SPARCS_PHOTO),
+        'snow': load_inpainter(CSIAInpainter_Weights.SNOW_SPARCS_PHOTO),
+    }
+    shipped = {k: v.to(dev) for k, v in shipped.items()}
+    meta = CSIAInpainter_Weights.CLOUD_SPARCS_PHOTO.meta
+    ten = {
+        k: inpainter(
+            10,
+            encoder=meta['encoder'],
+            decoder_channels=meta['decoder_channels'],
+            margin=meta['margin'],
+        ).to(dev)
+        for k in shipped
+    }
+    bank = sparcs_bank()
+    seg_meta = CSIASegmenter_Weights.BASE_SPARCS_PHOTO.meta
+    bf16 = torch.bfloat16
+    rows: list[Row] = []
+    for b in batches:
+        torch.manual_seed(0)
+        batch = mixed_batch(b, 3, size, dev)
+        batch10 = mixed_batch(b, 10, size, dev)
+        modes = _modes(pkg, shipped, bank, None)
+        names = ['cloud + shadow', 'shadow for clouds', 'snow']
+        for name, mode in zip(names, modes, strict=True):
+            rows.append(
+                _measure(
+                    f'{name} (fp32, as shipped)', b, _stack([mode], batch), dev, repeat
+                )
+            )
+        rows += [
+            _measure(
+                'three modes (fp32, as shipped)', b, _stack(modes, batch), dev, repeat
+            ),
+            _measure(
+                'three modes, bf16',
+                b,
+                _stack(_modes(pkg, shipped, bank, bf16), batch),
+                dev,
+                repeat,
+            ),
+        ]
+        if dev.type == 'cuda':
+            eager = _modes(pkg, shipped, bank, None)
+            for m in eager:
+                m.cuda_graphs = False
+            rows.append(
+                _measure(
+                    'three modes (fp32), no CUDA graphs',
+                    b,
+                    _stack(eager, batch),
+                    dev,
+                    repeat,
+                )
+            )
+        if baseline is not None:
+            old = importlib.import_module(baseline)
+            importlib.import_module(f'{baseline}.transforms')
+            old_nets = {}
+            for k, net in shipped.items():
+                twin = importlib.import_module(
+                    f'{baseline}.models.inpainter'
+                ).inpainter(
+                    3,
+                    encoder=meta['encoder'],
+                    decoder_channels=meta['decoder_channels'],
+                    margin=meta['margin'],
+                )
+                twin.load_state_dict(net.state_dict())
+                old_nets[k] = twin.to(dev).eval()
+            old_bank = old.transforms.StructureBank(
+                bank.pairs[:, 0], bank.pairs[:, 1], bank.snow_masks, bank.meta
+            )
+            rows.append(
+                _measure(
+                    f'three modes (fp32), {baseline}',
+                    b,
+                    _stack(_modes(old, old_nets, old_bank, None), batch),
+                    dev,
+                    repeat,
+                )
+            )
+        rows.append(
+            _measure(
+                'three modes, 10 bands (untrained, fp32)',
+                b,
+                _stack(_modes(pkg, ten, bank, None), batch10),
+                dev,
+                repeat,
+            )
+        )
+        plasma = K.AugmentationSequential(
+            K.RandomPlasmaShadow(p=0.5), data_keys=None, keepdim=True
+        )
+        rows.append(
+            _measure(
+                'Kornia RandomPlasmaShadow',
+                b,
+                functools.partial(plasma, dict(batch)),
+                dev,
+                repeat,
+            )
+        )
+        trans = K.AugmentationSequential(
+            K.RandomTransplantation(p=0.5), data_keys=None, keepdim=True
+        )
+        rows.append(
+            _measure(
+                'Kornia RandomTransplantation',
+                b,
+                functools.partial(trans, dict(batch)),
+                dev,
+                repeat,
+            )
+        )
+        shipped_seg = segmenter(
+            seg_meta['in_chans'],
+            seg_meta['num_classes'],
+            seg_meta['encoder'],
+            tuple(seg_meta['decoder_channels']),
+        )
+        rows.append(
+            _measure(
+                'training step: shipped segmenter, bf16',
+                b,
+                _training_step(shipped_seg, batch),
+                dev,
+                repeat,
+            )
+        )
+        r34 = smp.UnetPlusPlus(
+            'resnet34', encoder_weights=None, in_channels=3, classes=4
+        )
+        rows.append(
+            _measure(
+                'training step: U-Net++ resnet34, bf16',
+                b,
+                _training_step(r34, batch),
+                dev,
+                repeat,
+            )
+        )
+        if authors and b == batches[0]:
+            # cloud + shadow into every sample, theirs against ours (p 1)
+            free = {k: v.clone() for k, v in batch.items()}
+            free['mask'] = torch.zeros_like(batch['mask'])
+            ours = pkg.transforms.RandomCloudShadow(
+                shipped['cloud'], shipped['shadow'], p=1.0, source=bank
+            )
+            rows.append(
+                _measure(
+                    'cloud + shadow, p 1, ours (fp32)',
+                    b,
+                    _stack([ours], free),
+                    dev,
+                    repeat,
+                )
+            )
+            with sun_geometry(ours, free['sun_azimuth'], free['sun_elevation']):
+                ours(free['image'], free['mask'])
+            hole = ours._params['paint'].any(0)
+            nets = [shipped['shadow'], shipped['cloud']]
+            rows.append(
+                _measure(
+                    "cloud + shadow, p 1, the authors' per-sample pattern",
+                    b,
+                    functools.partial(authors_pattern, nets, free['image'], hole),
+                    dev,
+                    max(3, repeat // 4),
+                )
+            )
+    _print(rows, dev, kornia.__version__, smp.__version__, size)
+    return rows
+
+
+def _print(
+    rows: list[Row], dev: torch.device, kornia_version: str, smp_version: str, size: int
+) -> None:
     name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'CPU'
     print(
-        f'\nCSIA bench on {name}: batch {batch}, {bands} bands, {size} x {size}, '
-        f'inpainters U-Net++ {encoder} (hole channel), median of {repeat}, '
-        f'cuDNN benchmark {cudnn_benchmark}'
+        f'\nCSIA bench on {name}: torch {torch.__version__}, kornia {kornia_version}, '
+        f'smp {smp_version}; {size} x {size}, 3 bands unless named, median times'
     )
-    print('| what | ms / batch | img/s |\n|---|---|---|')
-    for what, t, ips in rows:
-        print(f'| {what} | {t * 1000:.1f} | {ips:.0f} |')
-    t_ours = rows[0][1]
-    print(
-        f"\nspeed-up of cloud + shadow (bf16, batched) over the authors' pattern: "
-        f'{t_auth / t_ours:.1f} x'
-    )
-    print(
-        f'overhead of cloud + shadow at p=0.5 on the training step: '
-        f'{100 * t_half / t_step:.1f} %'
-    )
-    return rows
+    batches = sorted({r.batch for r in rows})
+    head = ' | '.join(f'batch {b}: ms, MiB, syncs' for b in batches)
+    print(f'| what | {head} |')
+    print('|---|' + '---|' * len(batches))
+    by = {(r.what, r.batch): r for r in rows}
+    for what in dict.fromkeys(r.what for r in rows):
+        cells = []
+        for b in batches:
+            r = by.get((what, b))
+            cells.append(
+                ''
+                if r is None
+                else f'{r.seconds * 1000:.1f}, {r.peak_mib:.0f}, '
+                f'{r.syncs if r.syncs >= 0 else "n/a"}'
+            )
+        print(f'| {what} | ' + ' | '.join(cells) + ' |')
+    print()
+    for b in batches:
+        step = by.get(('training step: shipped segmenter, bf16', b))
+        for what in ('three modes (fp32, as shipped)', 'three modes, bf16'):
+            r = by.get((what, b))
+            if step and r:
+                print(
+                    f'batch {b}: {what} adds {100 * r.seconds / step.seconds:.0f} % '
+                    'to the shipped segmenter step'
+                )
+    ours = next((r for r in rows if r.what.endswith('ours (fp32)')), None)
+    theirs = next((r for r in rows if 'authors' in r.what), None)
+    if ours and theirs:
+        print(
+            f"cloud + shadow against the authors' pattern (batch {ours.batch}): "
+            f'{theirs.seconds / ours.seconds:.0f} x'
+        )

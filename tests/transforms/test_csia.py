@@ -209,6 +209,49 @@ def test_inpainters_stay_in_eval() -> None:
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.parametrize('name', sorted(MODES))
+@pytest.mark.parametrize('graphs', [False, True])
+def test_cuda_no_host_sync(name: str, graphs: bool) -> None:
+    # after the first call (which checks values once), nothing waits for the device
+    torch.manual_seed(0)
+    aug = MODES[name](3, 0.5).cuda()
+    aug.cuda_graphs = graphs
+    image = torch.rand(16, 3, 64, 64, device='cuda')
+    mask = torch.zeros(16, 64, 64, dtype=torch.long, device='cuda')
+    mask[8:, 24:40, 24:40] = 3  # mid-patch, so the shadow lands inside it
+    sun = (
+        torch.full((16,), 135.0, device='cuda'),
+        torch.full((16,), 40.0, device='cuda'),
+    )
+    with sun_geometry(aug, *sun):
+        aug(image, mask)
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode('error')
+        try:
+            for _ in range(3):
+                out_image, out_mask = aug(image, mask)
+        finally:
+            torch.cuda.set_sync_debug_mode('default')
+    assert (out_mask != mask).any() or name == 'copy_paste'
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_graphs_paint_what_eager_paints() -> None:
+    torch.manual_seed(0)
+    eager = RandomCloudShadow(tiny(3), tiny(3), p=1.0, cuda_graphs=False).cuda()
+    graphed = RandomCloudShadow(tiny(3), tiny(3), p=1.0).cuda()
+    graphed.load_state_dict(eager.state_dict())
+    image = torch.rand(8, 3, 64, 64, device='cuda')
+    mask = torch.zeros(8, 64, 64, dtype=torch.long, device='cuda')
+    outs = []
+    for aug in (eager, graphed):
+        torch.manual_seed(1)
+        outs.append(aug(image, mask))
+    assert torch.equal(outs[0][1], outs[1][1])
+    assert torch.allclose(outs[0][0], outs[1][0], atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_cuda() -> None:
     aug = RandomCloudShadow(tiny(3), tiny(3), p=1.0, autocast=torch.bfloat16)
     image = torch.rand(4, 3, 64, 64, device='cuda')
@@ -385,3 +428,17 @@ def test_labels_outside_the_scheme_pass_through(name: str) -> None:
     # neither a structure nor the ring around it paints over such pixels
     assert torch.equal(out_image[:, :, 20:40, 20:40], image[:, :, 20:40, 20:40])
     assert (out_mask != mask).any()  # while the mode did paint elsewhere
+
+
+# -- issue 14, item 4: a mode checks the class of the inpainter it is given ----------
+
+
+def test_weights_of_another_class_are_refused() -> None:
+    with pytest.raises(ValueError, match='RandomSnow needs a snow inpainter'):
+        RandomSnow('CLOUD_SPARCS_PHOTO')
+    with pytest.raises(TypeError, match='RandomSnow needs inpainter weights'):
+        RandomSnow('CSIASegmenter_Weights.BASE_SPARCS_PHOTO')
+    net = tiny(3)
+    net.structure = 'cloud'
+    with pytest.raises(ValueError, match='needs a shadow inpainter'):
+        RandomShadowForClouds(net)

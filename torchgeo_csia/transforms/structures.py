@@ -28,9 +28,12 @@ PRIORITY = (0, 2, 1, 3)
 
 def _rank(mask: Tensor) -> Tensor:
     """Priority of each label; labels outside the scheme rank above everything."""
-    table = torch.tensor(PRIORITY, device=mask.device)
-    inside = (mask >= 0) & (mask < NUM_CLASSES)
-    return torch.where(inside, table[mask.clamp(0, NUM_CLASSES - 1)], 99)
+    # element-wise, with no lookup table: a table copied to the device would make
+    # every call wait for the host
+    rank = torch.full_like(mask, 99)
+    for cls, r in enumerate(PRIORITY):
+        rank = torch.where(mask == cls, r, rank)
+    return rank
 
 
 def check_mask(mask: Tensor, image: Tensor | None = None) -> None:
@@ -71,8 +74,9 @@ def paintable(mask: Tensor, cls: int | Tensor) -> Tensor:
     Returns:
         ``B x H x W`` boolean.
     """
-    cls_t = torch.as_tensor(cls, device=mask.device).reshape(-1, 1, 1)
-    return _rank(mask) < _rank(cls_t.expand_as(mask))
+    if isinstance(cls, int):
+        return _rank(mask) < PRIORITY[cls]
+    return _rank(mask) < _rank(cls.to(mask.device).reshape(-1, 1, 1).expand_as(mask))
 
 
 def paint_labels(
@@ -89,9 +93,9 @@ def paint_labels(
         The new mask, and the pixels that actually took the class (the hole less
         the pixels held by a class of higher rank or outside the scheme).
     """
-    cls_t = torch.as_tensor(cls, device=mask.device, dtype=mask.dtype)
-    taken = hole & paintable(mask, cls_t)
-    return torch.where(taken, cls_t.reshape(-1, 1, 1), mask), taken
+    taken = hole & paintable(mask, cls)
+    value = cls if isinstance(cls, int) else cls.to(mask).reshape(-1, 1, 1)
+    return torch.where(taken, value, mask), taken
 
 
 def shadow_offsets(
@@ -225,7 +229,10 @@ def random_flips(*xs: Tensor) -> tuple[Tensor, ...]:
 
 def free_pixels(mask: Tensor, allowed: tuple[int, ...] = (BACKGROUND,)) -> Tensor:
     """Pixels whose label is in *allowed* (``B x H x W`` boolean)."""
-    return torch.isin(mask, torch.tensor(allowed, device=mask.device))
+    free = torch.zeros_like(mask, dtype=torch.bool)
+    for cls in allowed:  # comparisons, not isin: its table would cost a host copy
+        free = free | (mask == cls)
+    return free
 
 
 def free_fraction(mask: Tensor, allowed: tuple[int, ...] = (BACKGROUND,)) -> Tensor:
