@@ -546,9 +546,13 @@ def train(
 
 
 def export(model: nn.Module, folder: str, stem: str) -> str:
-    """Save the weights in fp16 as ``<stem>-<sha256 prefix>.pth``; returns the path."""
+    """Save the weights in fp16 as ``<stem>-<sha256 prefix>.pth``; returns the path.
+
+    The tensors are saved on the CPU, so the file loads on any machine with torch's
+    default ``map_location``.
+    """
     state = {
-        k: v.half() if v.is_floating_point() else v
+        k: (v.half() if v.is_floating_point() else v).detach().cpu()
         for k, v in model.state_dict().items()
     }
     os.makedirs(folder, exist_ok=True)

@@ -1,20 +1,60 @@
+import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 from torchgeo.models import get_model, get_model_weights, get_weight, list_models
 
 import torchgeo_csia  # noqa: F401  (registers the weights with TorchGeo)
-from torchgeo_csia.models import Inpainter
+from torchgeo_csia.models import Inpainter, weights
+from torchgeo_csia.models.cards import replace_table, weights_table
 from torchgeo_csia.models.weights import (
     CSIAInpainter_Weights,
     CSIASegmenter_Weights,
+    CSIAWeightsEnum,
     csia_inpainter,
+    inpainter_weights,
     load_inpainter,
     models_dir,
+    shipped_weights,
     sparcs_bank,
 )
+
+ALL = shipped_weights()
+DOCS = Path(__file__).parents[2] / 'docs' / 'weights.rst'
+
+
+def saved_locations(path: Path) -> set[str]:
+    """The devices a torch.save file's storages were saved from (read on the CPU)."""
+    seen: set[str] = set()
+
+    def record(storage: Any, location: str) -> Any:
+        seen.add(location)
+        return storage
+
+    torch.load(path, map_location=record, weights_only=True)
+    return seen
+
+
+def path_of(member: CSIAWeightsEnum) -> Path:
+    return weights.verified_path(member.url)
+
+
+@pytest.fixture
+def models_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the shipped folder in TORCHGEO_CSIA_MODELS (set after import)."""
+    folder = tmp_path / 'models copy'  # a space: the file:// URL must round-trip
+    shutil.copytree(models_dir(), folder)
+    monkeypatch.setenv('TORCHGEO_CSIA_MODELS', str(folder))
+    return folder
+
+
+def flip_a_bit(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # inside the tensor data: torch.load still loads
+    path.write_bytes(bytes(data))
 
 
 def test_registered_with_torchgeo() -> None:
@@ -26,10 +66,41 @@ def test_registered_with_torchgeo() -> None:
     assert w.meta['class'] == 'cloud' and len(w.meta['training_scenes']) == 40
 
 
-@pytest.mark.parametrize('member', list(CSIAInpainter_Weights))
+# -- 1. every shipped file loads on the CPU ----------------------------------------
+
+
+@pytest.mark.parametrize('member', ALL, ids=str)
+def test_get_state_dict_on_cpu(member: CSIAWeightsEnum) -> None:
+    # TorchGeo's documented way, with torch's default map_location (fails on a
+    # CPU-only machine for files saved from cuda:0)
+    state = get_weight(str(member)).get_state_dict(progress=False)
+    devices = {v.device.type for v in state.values() if isinstance(v, torch.Tensor)}
+    assert devices == {'cpu'}
+    # and on a GPU machine too: no storage in the file was saved from a GPU
+    assert saved_locations(path_of(member)) == {'cpu'}
+
+
+def test_registry_matches_files() -> None:
+    # every shipped file is registered and every registered file is shipped (the
+    # names from before the CPU re-save are gone)
+    on_disk = {
+        p.relative_to(models_dir()).as_posix()
+        for p in models_dir().rglob('*')
+        if p.suffix in {'.pth', '.npz'}
+    }
+    registered = {m.meta['file'] for m in ALL} | {weights.SPARCS_BANK}
+    assert on_disk == registered
+    sidecars = {p.with_suffix('.pth') for p in models_dir().rglob('*.json')}
+    assert sidecars == {models_dir() / m.meta['file'] for m in ALL}
+    for m in ALL:
+        assert m.meta['resaved_from'] not in {Path(f).name for f in on_disk}
+
+
+@pytest.mark.parametrize('member', list(CSIAInpainter_Weights), ids=str)
 def test_inpainters_load_offline_and_fill(member: CSIAInpainter_Weights) -> None:
     model = get_model('csia_inpainter', weights=member)
     assert isinstance(model, Inpainter) and not model.training
+    assert model.structure == member.meta['class']
     # the augmentations hole as far beyond a structure as the training did
     assert model.margin == member.meta['margin'] == 4
     image = torch.rand(2, 3, 64, 64)
@@ -40,7 +111,7 @@ def test_inpainters_load_offline_and_fill(member: CSIAInpainter_Weights) -> None
     assert out.shape == image.shape and torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize('member', list(CSIASegmenter_Weights))
+@pytest.mark.parametrize('member', list(CSIASegmenter_Weights), ids=str)
 def test_segmenters_load(member: CSIASegmenter_Weights) -> None:
     model = get_model('csia_segmenter', weights=get_weight(str(member)))
     with torch.inference_mode():
@@ -50,7 +121,7 @@ def test_segmenters_load(member: CSIASegmenter_Weights) -> None:
 
 def test_untrained_builder() -> None:
     model = get_model('csia_inpainter', bands=10, encoder='resnet18')
-    assert model.bands == 10
+    assert model.bands == 10 and model.structure is None
 
 
 def test_files_within_budget() -> None:
@@ -62,27 +133,208 @@ def test_files_within_budget() -> None:
 def test_bank_ships() -> None:
     bank = sparcs_bank()
     assert bank.meta['split'] == 'train' and len(bank.pairs) > 0
+    assert sparcs_bank() is bank  # loaded once
 
 
-def test_hash_mismatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # a copy of models/ with one file replaced by other bytes under the same name
-    shutil.copytree(models_dir(), tmp_path / 'models')
-    name = Path(CSIAInpainter_Weights.SNOW_SPARCS_PHOTO.url).name
-    (tmp_path / 'models' / 'inpainting_models' / name).write_bytes(b'not weights')
-    monkeypatch.setenv('TORCHGEO_CSIA_MODELS', str(tmp_path / 'models'))
-    import importlib
+# -- 2. a damaged file is named, whatever check_hash says ---------------------------
 
-    from torchgeo_csia.models import weights
 
-    reloaded = importlib.reload(weights)
-    try:
-        with pytest.raises(ValueError, match='does not match'):
-            reloaded.load_inpainter('SNOW_SPARCS_PHOTO')
-    finally:
-        monkeypatch.delenv('TORCHGEO_CSIA_MODELS')
-        importlib.reload(weights)
+@pytest.mark.parametrize('kwargs', [{}, {'check_hash': True}, {'check_hash': False}])
+def test_corrupt_file_named(models_copy: Path, kwargs: dict[str, bool]) -> None:
+    member = CSIAInpainter_Weights.SNOW_SPARCS_PHOTO
+    path = models_copy / 'inpainting_models' / Path(member.url).name
+    flip_a_bit(path)
+    with pytest.raises(ValueError, match='corrupt') as info:
+        member.get_state_dict(**kwargs)
+    message = str(info.value)
+    assert str(path) in message and 'TORCHGEO_CSIA_MODELS' in message
+    assert 're-install' in message
+
+
+def test_corrupt_file_through_loaders(models_copy: Path) -> None:
+    snow = Path(CSIAInpainter_Weights.SNOW_SPARCS_PHOTO.url).name
+    (models_copy / 'inpainting_models' / snow).write_bytes(b'not weights')
+    with pytest.raises(ValueError, match='corrupt'):
+        load_inpainter('SNOW_SPARCS_PHOTO')
+    base = Path(CSIASegmenter_Weights.BASE_SPARCS_PHOTO.url).name
+    flip_a_bit(models_copy / 'segmentation_models' / base)
+    with pytest.raises(ValueError, match='segmentation_models'):
+        get_model('csia_segmenter', weights=CSIASegmenter_Weights.BASE_SPARCS_PHOTO)
+
+
+def test_missing_file_says_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv('TORCHGEO_CSIA_MODELS', str(tmp_path))
+    with pytest.raises(FileNotFoundError, match='TORCHGEO_CSIA_MODELS') as info:
+        CSIASegmenter_Weights.CSIA_SPARCS_PHOTO.get_state_dict()
+    assert str(tmp_path) in str(info.value)
+
+
+def test_nothing_copied_to_hub_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
+    CSIAInpainter_Weights.CLOUD_SPARCS_PHOTO.get_state_dict(progress=True)
+    assert not (tmp_path / 'torch').exists()
+
+
+# -- 3. the installed copy comes first, the repository's second ---------------------
+
+
+def test_installed_copy_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv('TORCHGEO_CSIA_MODELS', raising=False)
+    repo = weights.REPO_MODELS
+    assert models_dir() == repo  # a clone: no torchgeo_csia/_models
+    installed = tmp_path / 'site' / 'torchgeo_csia' / '_models'
+    shutil.copytree(repo, installed)
+    monkeypatch.setattr(weights, 'INSTALLED_MODELS', installed)
+    assert models_dir() == installed
+    member = CSIAInpainter_Weights.SHADOW_SPARCS_PHOTO
+    assert path_of(member).is_relative_to(installed)
+    assert load_inpainter(member).structure == 'shadow'
+    monkeypatch.setenv('TORCHGEO_CSIA_MODELS', str(repo))
+    assert models_dir() == repo  # the variable wins
+
+
+# -- 4. one rule for the folder; the inpainter's class is checked -------------------
+
+
+def test_models_env_read_at_load_time(models_copy: Path) -> None:
+    # set after import: the weights and the bank both follow it
+    for m in ALL:
+        assert path_of(m).is_relative_to(models_copy)
+    bank = models_copy / weights.SPARCS_BANK
+    bank.write_bytes(bank.read_bytes()[:-1])
+    with pytest.raises(ValueError, match='structure_banks'):
+        sparcs_bank()
+
+
+@pytest.mark.parametrize(
+    'given',
+    [
+        CSIASegmenter_Weights.BASE_SPARCS_PHOTO,
+        'CSIASegmenter_Weights.BASE_SPARCS_PHOTO',
+    ],
+)
+def test_segmenter_weights_refused(given: Any) -> None:
+    with pytest.raises(TypeError, match=r'CSIASegmenter_Weights\.BASE_SPARCS_PHOTO'):
+        load_inpainter(given)  # was KeyError: 'hole_channel'
+    with pytest.raises(
+        TypeError, match=r'RandomSnow needs inpainter weights.*segmenter'
+    ):
+        load_inpainter(given, expected_class='snow', caller='RandomSnow')
+
+
+def test_other_weights_refused() -> None:
+    from torchgeo.models import Unet_Weights
+
+    with pytest.raises(TypeError, match='needs inpainter weights'):
+        load_inpainter(next(iter(Unet_Weights)))
+
+
+def test_inpainter_class_checked() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r'RandomSnow needs a snow inpainter .*; '
+        r'got CLOUD_SPARCS_PHOTO \(class cloud\)',
+    ):
+        load_inpainter('CLOUD_SPARCS_PHOTO', expected_class='snow', caller='RandomSnow')
+    member = inpainter_weights('CSIAInpainter_Weights.SNOW_SPARCS_PHOTO', 'snow')
+    assert member is CSIAInpainter_Weights.SNOW_SPARCS_PHOTO
+    with pytest.raises(ValueError, match='expected_class must be one of'):
+        inpainter_weights('SNOW_SPARCS_PHOTO', 'fog')
 
 
 def test_unknown_weights_name() -> None:
     with pytest.raises(ValueError, match='unknown inpainter weights'):
         load_inpainter('FOG_SPARCS_PHOTO')
+    with pytest.raises(ValueError, match='unknown inpainter weights'):
+        load_inpainter('Other_Weights.CLOUD_SPARCS_PHOTO')
+
+
+# -- 5. every card says what produced it and its scores -----------------------------
+
+
+def sidecar(member: CSIAWeightsEnum) -> dict[str, Any]:
+    with open(path_of(member).with_suffix('.json')) as f:
+        data: dict[str, Any] = json.load(f)
+    return data
+
+
+@pytest.mark.parametrize('member', ALL, ids=str)
+def test_card_says_what_produced_it(member: CSIAWeightsEnum) -> None:
+    meta, side = member.meta, sidecar(member)
+    assert meta['file'].endswith(Path(path_of(member)).name)
+    assert meta['resaved_from'] == side['resaved_from'].split(':')[0]
+    assert meta['training_scenes'] == side['train_scenes']
+    assert meta['training'] and meta['scores']
+    if isinstance(member, CSIAInpainter_Weights):
+        assert side['config']['cls'] == meta['class']
+        assert len(meta['stages']) == len(side['stages'])
+        assert set(meta['scores']) >= {'heldout', 'realism'}
+    else:
+        config = side['config']
+        assert meta['steps_done'] == side['steps_done']
+        assert (
+            f'--variant {config["variant"]} --seed {config["seed"]}'
+            in (meta['training'])
+        )
+        if config['variant'] == 'csia':
+            assert (
+                f'--p {config["p"]} --min-free {config["min_free"]}'
+                in (meta['training'])
+            )
+
+
+def test_csia_segmenter_inpainters_are_the_shipped_lineage() -> None:
+    meta = CSIASegmenter_Weights.CSIA_SPARCS_PHOTO.meta
+    assert (
+        len(meta['paint_order']) == 4
+        and 'cloud painted first' in (meta['paint_order'][0])
+    )
+    assert meta['structure_bank'] == weights.SPARCS_BANK
+    for cls, file in meta['inpainters'].items():
+        shipped = CSIAInpainter_Weights[f'{cls.upper()}_SPARCS_PHOTO'].meta
+        # the file it was trained with is the shipped one or one of its stages
+        assert file == shipped['resaved_from'] or any(
+            file in stage for stage in shipped['stages']
+        )
+    assert CSIASegmenter_Weights.BASE_SPARCS_PHOTO.meta['inpainters'] is None
+
+
+def iou_from(confusion: list[list[int]]) -> list[float | None]:
+    """IoU per class from a truth x prediction confusion; None where truth has none."""
+    conf = torch.tensor(confusion, dtype=torch.float64)
+    tp, truth = conf.diag(), conf.sum(1)
+    union = conf.sum(0) + truth - tp
+    return [
+        None if n == 0 else float(t / u)
+        for t, u, n in zip(tp, union, truth, strict=True)
+    ]
+
+
+@pytest.mark.parametrize('member', list(CSIASegmenter_Weights), ids=str)
+def test_segmenter_scores_match_sidecars(member: CSIASegmenter_Weights) -> None:
+    scores, side = member.meta['scores'], sidecar(member)
+    classes = member.meta['classes']
+    for split, scenes in (('val', 11), ('test', 9)):
+        ours = scores[split]
+        assert ours['scenes'] == scenes
+        for c, iou in zip(classes, iou_from(side[f'{split}_confusion']), strict=True):
+            if iou is None:  # absent from the split (snow in test): n/a, not 0
+                assert ours[c] is None
+            else:
+                assert ours[c] == pytest.approx(iou, abs=5e-5)
+                assert ours[c] == pytest.approx(side[split][c], abs=5e-5)
+        present = [ours[c] for c in classes if ours[c] is not None]
+        assert ours['mean'] == pytest.approx(sum(present) / len(present), abs=1e-4)
+
+
+def test_docs_table_matches_meta() -> None:
+    # regenerate with: python -m torchgeo_csia.models.cards --write docs/weights.rst
+    text = DOCS.read_text()
+    assert weights_table() in text
+    assert replace_table(text) == text
+    for m in ALL:
+        assert Path(m.meta['file']).name in text

@@ -88,6 +88,9 @@ class Inpainter(nn.Module):
         if margin < 0:
             raise ValueError(f'margin must be >= 0, got {margin}')
         self.margin = margin
+        #: the class it paints (``'cloud'``, ``'shadow'``, ``'snow'``), set when it
+        #: is loaded from weights (``None`` for an untrained or hand-built network)
+        self.structure: str | None = None
 
     def check(self, image: Tensor) -> None:
         """Raise a clear error if *image* does not fit this network.

@@ -1,9 +1,20 @@
-"""Pretrained CSIA weights, shipped in the repository's ``models/`` folder.
+"""Pretrained CSIA weights, shipped with the package.
 
-Weights load offline: each file is read from ``models/`` (or the folder named by the
-environment variable ``TORCHGEO_CSIA_MODELS``) and checked against the sha256 prefix
-in its name. After ``import torchgeo_csia`` they are also reachable through
-TorchGeo's weights API (``get_weight``, ``get_model``, ``list_models``).
+Weights load offline, from the first of these folders, looked up each time a file is
+read (never at import, so setting ``TORCHGEO_CSIA_MODELS`` at any time before loading
+takes effect, for the weights and the structure bank alike):
+
+1. the folder named by the environment variable ``TORCHGEO_CSIA_MODELS``;
+2. ``torchgeo_csia/_models`` beside the installed package (a wheel or a
+   non-editable ``pip install .`` puts the repository's ``models/`` there);
+3. the repository's top-level ``models/`` (a source checkout or an editable install).
+
+Each file is checked against the sha256 prefix in its name every time it is read,
+also through TorchGeo's and torchvision's ``get_state_dict()`` (whose own hash check
+is off by default). After ``import torchgeo_csia`` the weights are reachable through
+TorchGeo's weights API (``get_weight``, ``get_model``, ``list_models``). Each member's
+``meta`` is its card: data, bands, architecture, file, what produced it
+(``training``, ``inpainters``, ``paint_order``, ...) and its ``scores``.
 
 .. versionadded:: 0.1
 """
@@ -16,6 +27,7 @@ import re
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import torch
 from torch import nn
@@ -25,15 +37,110 @@ from ..transforms.sources import StructureBank
 from .inpainter import Inpainter, inpainter
 from .segmenter import segmenter
 
+#: the environment variable that names a folder of weights (read at each load)
+MODELS_ENV = 'TORCHGEO_CSIA_MODELS'
+_HERE = Path(__file__).resolve().parent
+#: where a wheel or a non-editable install puts the weights (``pyproject.toml`` maps
+#: the repository's ``models/`` to the package ``torchgeo_csia._models``)
+INSTALLED_MODELS = _HERE.parent / '_models'
+#: the repository's ``models/`` folder (source checkout, editable install)
+REPO_MODELS = _HERE.parents[1] / 'models'
+
+#: what to do when a shipped file is missing or damaged
+_REMEDY = (
+    're-install torchgeo-csia (pip install --force-reinstall of its wheel, or pip '
+    'install . from a clone), or restore the repository copy (git checkout -- '
+    f'models/, or a fresh clone), or set {MODELS_ENV} to a folder holding intact '
+    'copies (inpainting_models/, segmentation_models/, structure_banks/)'
+)
+
 
 def models_dir() -> Path:
-    """The folder of shipped weights: ``$TORCHGEO_CSIA_MODELS`` or ``<repo>/models``."""
-    env = os.environ.get('TORCHGEO_CSIA_MODELS')
-    return Path(env) if env else Path(__file__).resolve().parents[2] / 'models'
+    """The folder of shipped weights, looked up at each call.
+
+    Returns:
+        ``$TORCHGEO_CSIA_MODELS`` if set, else the installed copy
+        (:data:`INSTALLED_MODELS`) if present, else the repository's ``models/``
+        (:data:`REPO_MODELS`).
+    """
+    env = os.environ.get(MODELS_ENV)
+    if env:
+        return Path(env).expanduser()
+    return INSTALLED_MODELS if INSTALLED_MODELS.is_dir() else REPO_MODELS
 
 
-def _uri(*parts: str) -> str:
-    return models_dir().joinpath(*parts).as_uri()
+class ShippedWeights(Weights):  # type: ignore[misc]
+    """:class:`torchvision.models.Weights` of a file under :func:`models_dir`.
+
+    The ``url`` is resolved when it is read, so it follows ``TORCHGEO_CSIA_MODELS``
+    and the installed location at load time.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, file: str, meta: dict[str, Any]) -> None:
+        """Describe a shipped file.
+
+        Args:
+            file: its path relative to :func:`models_dir`
+                (``'inpainting_models/<stem>-<sha256 prefix>.pth'``).
+            meta: the weights card; ``meta['file']`` is set to *file*.
+        """
+        self.file = file
+        self.transforms = None
+        self.meta = {**meta, 'file': file}
+
+    @property
+    def url(self) -> str:
+        """``file://`` URL of the file in the current :func:`models_dir`."""
+        return models_dir().joinpath(self.file).as_uri()
+
+
+class CSIAWeightsEnum(WeightsEnum):  # type: ignore[misc]
+    """Base of our weights enums: ``get_state_dict`` reads the file in place, verified.
+
+    .. versionadded:: 0.1
+    """
+
+    def get_state_dict(
+        self,
+        model_dir: str | None = None,
+        map_location: Any = None,
+        progress: bool = True,
+        check_hash: bool = True,
+        file_name: str | None = None,
+        weights_only: bool = True,
+    ) -> dict[str, Any]:
+        """The state dict, read from the shipped file after checking its hash.
+
+        Takes the arguments of :func:`torch.hub.load_state_dict_from_url` (which
+        torchvision's ``get_state_dict`` forwards to) but copies nothing into the hub
+        cache: the file is read where it lies, and its sha256 is checked against the
+        prefix in its name every time, whatever *check_hash* says.
+
+        Args:
+            model_dir: ignored (nothing is downloaded).
+            map_location: passed to :func:`torch.load` (default: torch's, the device
+                the tensors were saved from: the CPU for every shipped file).
+            progress: ignored (nothing is downloaded).
+            check_hash: ignored: the hash is always checked.
+            file_name: ignored (the file keeps its name).
+            weights_only: passed to :func:`torch.load`.
+
+        Returns:
+            The state dict.
+
+        Raises:
+            FileNotFoundError: If the file is missing (the message says where it
+                was looked for and what to do).
+            ValueError: If the file's sha256 does not match its name (the message
+                names the file and what to do).
+        """
+        path = verified_path(self.url)
+        state: dict[str, Any] = torch.load(
+            path, map_location=map_location, weights_only=weights_only
+        )
+        return state
 
 
 #: The 40 SPARCS scenes of the ``train`` split (:meth:`SPARCS.split_of`) among the 60
@@ -57,6 +164,19 @@ TRAINING_SCENES = (
 
 _PHOTO_BANDS = ['photo R', 'photo G', 'photo B']
 
+#: The shipped structure bank (cloud/shadow pairs and snow masks of the training
+#: scenes, 256 px), from ``torchgeo-csia build-bank``.
+SPARCS_BANK = 'structure_banks/sparcs_train_256-eded0e24.npz'
+
+#: the files as trained (on a GPU, saved with ``cuda:0`` storages); shipped since
+#: issue 14 as the same tensors saved on the CPU, under the names in the enums below
+_RESAVED_FROM = {
+    'cloud': 'csia_inpainter_cloud_photo-9f8715eb.pth',
+    'shadow': 'csia_inpainter_shadow_photo-9e27b0d3.pth',
+    'snow': 'csia_inpainter_snow_photo-51e5b722.pth',
+    'base': 'csia_segmenter_base_photo_s0-6913cea7.pth',
+    'csia': 'csia_segmenter_csia_photo_s0-bbd1df5c.pth',
+}
 
 _L1_STAGE = (
     'torchgeo-csia train-inpainter --class {} --steps 3000 --max-minutes 5.5 '
@@ -79,9 +199,39 @@ _TRAINING = {
     + '; then again for 1,317 steps, STAGE=2 (run snow_a); then again with a '
     'critic twice as wide (--critic-width 64) for 1,425 steps, STAGE=3 (run snow_w64)',
 }
+#: the files of each training stage (the ``stages`` of the JSON sidecars)
+_STAGES = {
+    'cloud': (
+        'L1 + gradient L1 from scratch, 2,396 steps: csia_inpainter_cloud_photo-'
+        'fd8949fc.pth',
+        'moved onto clear ground (--swap 1), 1,333 steps: this file',
+    ),
+    'shadow': (
+        'L1 + gradient L1 from scratch, 2,395 steps: csia_inpainter_shadow_photo-'
+        'a1c021a6.pth',
+        'adversarial 0.05, about 1,000 steps: this file',
+    ),
+    'snow': (
+        'L1 + gradient L1 from scratch, 2,396 steps: csia_inpainter_snow_photo-'
+        '0e4e0cd0.pth',
+        'adversarial 0.05, 1,014 steps (not kept)',
+        'adversarial 0.05 again, 1,317 steps: csia_inpainter_snow_photo-65e74f6a.pth',
+        'adversarial 0.05, critic 64 wide, 1,425 steps: this file',
+    ),
+}
+#: docs/results.rst, "Inpainters" (256 held-out crops per class, hole = the class
+#: dilated by 4 px; L1 and PSNR inside the hole on [0, 1]; texture ratio) and
+#: "Realism" (share of painted pixels the BASE segmenter labels as the class over
+#: its recall on real ones; shipped set, shadow painted first, H100)
+_INPAINTER_SCORES = {
+    'cloud': {'l1': 0.1215, 'psnr_db': 15.48, 'texture': 0.36, 'realism': 1.02},
+    'shadow': {'l1': 0.0449, 'psnr_db': 23.62, 'texture': 0.59, 'realism': 1.24},
+    'snow': {'l1': 0.1580, 'psnr_db': 12.63, 'texture': 0.55, 'realism': 0.81},
+}
 
 
 def _inpainter_meta(cls: str) -> dict[str, Any]:
+    scores = _INPAINTER_SCORES[cls]
     return {
         'dataset': 'SPARCS',
         'image': 'photo',
@@ -97,13 +247,34 @@ def _inpainter_meta(cls: str) -> dict[str, Any]:
         'normalization': 'photo / 255',
         'training_scenes': TRAINING_SCENES,
         'training': _TRAINING[cls],
+        'stages': _STAGES[cls],
+        'resaved_from': _RESAVED_FROM[cls],
+        'scores': {
+            'heldout': {
+                'scenes': 20,  # val + test
+                'crops': 256,
+                'l1': scores['l1'],
+                'psnr_db': scores['psnr_db'],
+                'texture': scores['texture'],
+                'machine': 'CPU' if cls == 'cloud' else 'H100',
+            },
+            'realism': {
+                'scenes': 20,
+                'crops': 256,
+                'ratio': scores['realism'],
+                'paint_order': 'shadow first, with the other shipped inpainters',
+                'machine': 'H100',
+                'note': 'the inpainters were chosen with this measure on these crops',
+            },
+            'source': 'docs/results.rst (Inpainters, Realism)',
+        },
         'publication': 'https://doi.org/10.1016/j.asr.2025.01.049',
         'repo': 'https://github.com/torchgeo-csia',
         'license': 'CC0-1.0',
     }
 
 
-class CSIAInpainter_Weights(WeightsEnum):  # type: ignore[misc]
+class CSIAInpainter_Weights(CSIAWeightsEnum):
     """CSIA inpainter weights trained by us on SPARCS quicklooks.
 
     Each network fills a hole with one class (cloud, shadow or snow) in the 3-band
@@ -112,84 +283,153 @@ class CSIAInpainter_Weights(WeightsEnum):  # type: ignore[misc]
     4 px margin (``meta['margin']``; the augmentations hole as far). The cloud
     network was then fine-tuned on structures moved onto clear ground of other
     scenes, the shadow and snow networks with an adversarial term
-    (``meta['training']``).
+    (``meta['training']``, ``meta['stages']``; scores in ``meta['scores']``).
     There are no 10-band weights: the ``_data.tif`` files could not be obtained.
 
     .. versionadded:: 0.1
     """
 
-    CLOUD_SPARCS_PHOTO = Weights(
-        url=_uri('inpainting_models', 'csia_inpainter_cloud_photo-9f8715eb.pth'),
-        transforms=None,
-        meta=_inpainter_meta('cloud'),
+    CLOUD_SPARCS_PHOTO = ShippedWeights(
+        'inpainting_models/csia_inpainter_cloud_photo-a5379fdc.pth',
+        _inpainter_meta('cloud'),
     )
-    SHADOW_SPARCS_PHOTO = Weights(
-        url=_uri('inpainting_models', 'csia_inpainter_shadow_photo-9e27b0d3.pth'),
-        transforms=None,
-        meta=_inpainter_meta('shadow'),
+    SHADOW_SPARCS_PHOTO = ShippedWeights(
+        'inpainting_models/csia_inpainter_shadow_photo-6bfa4c9e.pth',
+        _inpainter_meta('shadow'),
     )
-    SNOW_SPARCS_PHOTO = Weights(
-        url=_uri('inpainting_models', 'csia_inpainter_snow_photo-51e5b722.pth'),
-        transforms=None,
-        meta=_inpainter_meta('snow'),
+    SNOW_SPARCS_PHOTO = ShippedWeights(
+        'inpainting_models/csia_inpainter_snow_photo-aecfbc5e.pth',
+        _inpainter_meta('snow'),
     )
+
+
+_SEG_CLASSES = ('background', 'shadow', 'snow', 'cloud')
+#: IoU of the shipped segmenters from their JSON sidecars (pooled confusion over the
+#: full scenes, sliding-window inference; rounded to 4 digits). The 9 test scenes
+#: hold no snow: its test IoU is ``None`` and the test mean is over the other three.
+_SEG_SCORES: dict[str, dict[str, tuple[float | None, ...]]] = {
+    # background, shadow, snow, cloud
+    'base': {
+        'val': (0.8961, 0.5488, 0.9082, 0.7563),
+        'test': (0.8997, 0.5628, None, 0.8051),
+    },
+    'csia': {
+        'val': (0.8929, 0.5752, 0.9069, 0.7483),
+        'test': (0.8953, 0.5385, None, 0.7979),
+    },
+}
+_SPLIT_SCENES = {'val': 11, 'test': 9}
+
+
+def _segmenter_scores(variant: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        'metric': 'IoU, pooled confusion over the full scenes (sliding window)'
+    }
+    for split, iou in _SEG_SCORES[variant].items():
+        present = [v for v in iou if v is not None]
+        out[split] = {
+            'scenes': _SPLIT_SCENES[split],
+            **dict(zip(_SEG_CLASSES, iou, strict=True)),
+            'mean': round(sum(present) / len(present), 4),
+        }
+    out['note'] = 'the test scenes hold no snow: snow n/a, mean over the other three'
+    return out
+
+
+#: the inpainters the CSIA segmenter was trained with (commit c46e36a), by file
+_SEG_INPAINTERS = {
+    'cloud': 'csia_inpainter_cloud_photo-fd8949fc.pth',
+    'shadow': 'csia_inpainter_shadow_photo-9e27b0d3.pth',
+    'snow': 'csia_inpainter_snow_photo-65e74f6a.pth',
+}
+_SEG_INPAINTERS_NOTE = (
+    'the files as they were when it was trained: shadow 9e27b0d3 is '
+    'SHADOW_SPARCS_PHOTO (re-saved on the CPU as 6bfa4c9e); cloud fd8949fc and snow '
+    '65e74f6a are earlier stages of CLOUD_SPARCS_PHOTO and SNOW_SPARCS_PHOTO '
+    '(meta["stages"]), not shipped (in the git history until 85aa1ef and cb7a30c)'
+)
+#: the order the CSIA segmenter's training applied its augmentations in
+_SEG_PAINT_ORDER = (
+    'RandomCloudShadow, the cloud painted first, then its shadow '
+    '(shadow_first=False; the default is now True)',
+    'RandomShadowForClouds',
+    'RandomSnow',
+    'random flips and transposes',
+)
 
 
 def _segmenter_meta(variant: str, seed: int) -> dict[str, Any]:
-    csia = (
-        'CSIA: RandomCloudShadow (p 0.5, min_free 0.25, shipped bank, cloud '
-        'painted first: shadow_first=False), '
-        'RandomShadowForClouds (p 0.5), RandomSnow (p 0.5, min_free 0.25), shipped '
-        'inpainters of the time (cloud fd8949fc, shadow 9e27b0d3, snow 65e74f6a, the '
-        'snow one since superseded by 51e5b722); then flips and '
-        'transposes; setting chosen on val among (p, min_free) = (0.25, 0.5), '
-        '(0.5, 0.5), (0.8, 0.5), (0.5, 0.25)'
-    )
+    csia = variant == 'csia'
     return {
         'dataset': 'SPARCS',
         'image': 'photo',
         'bands': _PHOTO_BANDS,
         'in_chans': 3,
         'num_classes': 4,
-        'classes': ('background', 'shadow', 'snow', 'cloud'),
+        'classes': _SEG_CLASSES,
         'model': 'UnetPlusPlus',
         'encoder': 'tu-efficientnet_b0',
         'decoder_channels': (128, 64, 32, 16, 16),
         'normalization': 'photo / 255',
-        'augmentation': csia if variant == 'csia' else 'flips and transposes',
+        'augmentation': (
+            'CSIA in the order of paint_order, p 0.5 each, min_free 0.25 for '
+            'RandomCloudShadow and RandomSnow, the shipped structure bank; setting '
+            'chosen on val among (p, min_free) = (0.25, 0.5), (0.5, 0.5), (0.8, 0.5), '
+            '(0.5, 0.25)'
+            if csia
+            else 'flips and transposes'
+        ),
+        'inpainters': _SEG_INPAINTERS if csia else None,
+        'inpainters_note': _SEG_INPAINTERS_NOTE if csia else None,
+        'paint_order': _SEG_PAINT_ORDER if csia else None,
+        'structure_bank': SPARCS_BANK if csia else None,
         'training_scenes': TRAINING_SCENES,
         'training': (
             f'torchgeo-csia train-segmenter --variant {variant} --seed {seed} '
-            + ('--p 0.5 --min-free 0.25 ' if variant == 'csia' else '')
+            + ('--p 0.5 --min-free 0.25 ' if csia else '')
             + '--steps 2000 (batch 32, 256 px, AdamW one-cycle 2e-3, bf16), H100, '
             'see docs/reproduce/gpu_segmentation.sh; best of seeds 0-2 by val mean IoU'
         ),
+        'steps_done': 1947 if csia else 2000,  # the CSIA run hit its time limit
+        'commit': 'c46e36a' if csia else '98ab50a',
+        'resaved_from': _RESAVED_FROM[variant],
+        'scores': _segmenter_scores(variant),
         'publication': 'https://doi.org/10.1016/j.asr.2025.01.049',
         'repo': 'https://github.com/torchgeo-csia',
         'license': 'CC0-1.0',
     }
 
 
-class CSIASegmenter_Weights(WeightsEnum):  # type: ignore[misc]
+class CSIASegmenter_Weights(CSIAWeightsEnum):
     """Cloud, shadow and snow segmenters trained by us on SPARCS quicklooks.
 
     U-Net++ (``tu-efficientnet_b0``, narrow decoder) over the 3-band quicklook
     scaled to [0, 1], 4 classes of the ``csia`` scheme; ``BASE`` trained with
-    geometric augmentations only, ``CSIA`` with CSIA on top.
+    geometric augmentations only, ``CSIA`` with CSIA on top, with the inpainters
+    and paint order of ``meta['inpainters']`` and ``meta['paint_order']`` (those
+    of the time, not today's defaults). Scores in ``meta['scores']``.
 
     .. versionadded:: 0.1
     """
 
-    BASE_SPARCS_PHOTO = Weights(
-        url=_uri('segmentation_models', 'csia_segmenter_base_photo_s0-6913cea7.pth'),
-        transforms=None,
-        meta=_segmenter_meta('base', 0),
+    BASE_SPARCS_PHOTO = ShippedWeights(
+        'segmentation_models/csia_segmenter_base_photo_s0-b1e3d2c3.pth',
+        _segmenter_meta('base', 0),
     )
-    CSIA_SPARCS_PHOTO = Weights(
-        url=_uri('segmentation_models', 'csia_segmenter_csia_photo_s0-bbd1df5c.pth'),
-        transforms=None,
-        meta=_segmenter_meta('csia', 0),
+    CSIA_SPARCS_PHOTO = ShippedWeights(
+        'segmentation_models/csia_segmenter_csia_photo_s0-9c000e06.pth',
+        _segmenter_meta('csia', 0),
     )
+
+
+def shipped_weights() -> tuple[CSIAWeightsEnum, ...]:
+    """Every shipped weight: the inpainters, then the segmenters.
+
+    Returns:
+        The enum members.
+    """
+    enums = (CSIAInpainter_Weights, CSIASegmenter_Weights)
+    return tuple(m for e in enums for m in e.__members__.values())
 
 
 def csia_segmenter(
@@ -219,62 +459,142 @@ def csia_segmenter(
     return _loaded(model, weights)
 
 
-#: The shipped structure bank (cloud/shadow pairs and snow masks of the training
-#: scenes, 256 px), from ``torchgeo-csia build-bank``.
-SPARCS_BANK = 'structure_banks/sparcs_train_256-eded0e24.npz'
-
-
-def _loaded[M: nn.Module](model: M, weights: WeightsEnum) -> M:
+def _loaded[M: nn.Module](model: M, weights: CSIAWeightsEnum) -> M:
     """*model* with the verified state dict of *weights*, in eval mode."""
-    path = verified_path(weights.url)
-    model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
+    model.load_state_dict(weights.get_state_dict(map_location='cpu'))
     return model.eval()
 
 
-def verified_path(url_or_path: str) -> Path:
-    """The local file behind a ``file://`` URL, its sha256 prefix checked.
+def _local_path(url_or_path: str | os.PathLike[str]) -> Path:
+    text = os.fspath(url_or_path)
+    if text.startswith('file:'):
+        return Path(unquote(urlparse(text).path))
+    return Path(text)
+
+
+def verified_path(url_or_path: str | os.PathLike[str]) -> Path:
+    """The local file behind a path or ``file://`` URL, its sha256 prefix checked.
+
+    Args:
+        url_or_path: a path, or a ``file://`` URL (as in the weights' ``url``).
+
+    Returns:
+        The path.
 
     Raises:
         FileNotFoundError: If the file is missing.
-        ValueError: If its hash does not match its name.
+        ValueError: If its hash does not match the ``-<sha256 prefix>.`` in its name.
     """
-    path = Path(url_or_path.removeprefix('file://'))
-    if not path.exists():
+    path = _local_path(url_or_path)
+    if not path.is_file():
         raise FileNotFoundError(
-            f'{path} is missing: the weights live in the models/ folder of the '
-            'torchgeo-csia repository (or set TORCHGEO_CSIA_MODELS)'
+            f'torchgeo-csia weights file {path} is missing (looked in {models_dir()}: '
+            f'${MODELS_ENV}, else the installed torchgeo_csia/_models, else the '
+            f'repository models/). To fix: {_REMEDY}'
         )
     match = re.search(r'-([a-f0-9]{8,})\.', path.name)
     if match:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if not digest.startswith(match.group(1)):
             raise ValueError(
-                f'{path}: sha256 {digest[:8]}... does not match the {match.group(1)} '
-                'in its name; the file is corrupt or was replaced'
+                f'torchgeo-csia weights file {path} is corrupt or was replaced: its '
+                f'sha256 starts {digest[:8]}, its name says {match.group(1)}. '
+                f'To fix: {_REMEDY}'
             )
     return path
 
 
-def load_inpainter(weights: WeightsEnum | str) -> Inpainter:
-    """Build an inpainter and load its weights.
+#: the structure classes an inpainter paints
+INPAINTER_CLASSES = ('cloud', 'shadow', 'snow')
+
+
+def inpainter_weights(
+    weights: WeightsEnum | str,
+    expected_class: str | None = None,
+    caller: str | None = None,
+) -> CSIAInpainter_Weights:
+    """Check that *weights* are inpainter weights, of *expected_class* if given.
+
+    Args:
+        weights: a :class:`CSIAInpainter_Weights` member or its name
+            (``'CLOUD_SPARCS_PHOTO'``, or with the prefix ``'CSIAInpainter_Weights.'``).
+        expected_class: ``'cloud'``, ``'shadow'`` or ``'snow'``: the class the
+            inpainter must paint (``None``: any).
+        caller: who needs it, for the messages (e.g. ``'RandomSnow'``).
+
+    Returns:
+        The member.
+
+    Raises:
+        TypeError: If *weights* are not inpainter weights (segmenter weights, say).
+        ValueError: If the name is unknown, *expected_class* is not a class, or the
+            weights paint another class.
+    """
+    who = caller or 'load_inpainter'
+    if expected_class is not None and expected_class not in INPAINTER_CLASSES:
+        raise ValueError(
+            f'expected_class must be one of {list(INPAINTER_CLASSES)} or None, got '
+            f'{expected_class!r}'
+        )
+    if isinstance(weights, str):
+        prefix, _, name = weights.rpartition('.')
+        enums = {e.__name__: e for e in (CSIAInpainter_Weights, CSIASegmenter_Weights)}
+        enum = enums.get(prefix or 'CSIAInpainter_Weights')
+        if enum is None or name not in enum.__members__:
+            raise ValueError(
+                f'unknown inpainter weights {weights!r}; expected one of '
+                f'{list(CSIAInpainter_Weights.__members__)}'
+            )
+        weights = enum.__members__[name]
+    if not isinstance(weights, CSIAInpainter_Weights):
+        kind = (
+            'segmenter weights'
+            if isinstance(weights, CSIASegmenter_Weights)
+            else type(weights).__name__
+        )
+        raise TypeError(
+            f'{who} needs inpainter weights (a CSIAInpainter_Weights member, e.g. '
+            f'{_example(expected_class)}); got {weights!r} ({kind})'
+        )
+    cls = weights.meta['class']
+    if expected_class is not None and cls != expected_class:
+        raise ValueError(
+            f'{who} needs a {expected_class} inpainter (e.g. '
+            f'{_example(expected_class)}); got {weights.name} (class {cls})'
+        )
+    return weights
+
+
+def _example(cls: str | None) -> str:
+    return f'CSIAInpainter_Weights.{(cls or "cloud").upper()}_SPARCS_PHOTO'
+
+
+def load_inpainter(
+    weights: WeightsEnum | str,
+    expected_class: str | None = None,
+    caller: str | None = None,
+) -> Inpainter:
+    """Build an inpainter and load its weights (checked by :func:`inpainter_weights`).
 
     Args:
         weights: a :class:`CSIAInpainter_Weights` member or its name
             (``'CLOUD_SPARCS_PHOTO'``, or with the prefix
             ``'CSIAInpainter_Weights.'``).
+        expected_class: ``'cloud'``, ``'shadow'`` or ``'snow'``: the class the
+            inpainter must paint (``None``: any).
+        caller: who needs it, for the messages (e.g. ``'RandomSnow'``).
+
+    Returns:
+        The inpainter in eval mode; its :attr:`~Inpainter.structure` is the class.
 
     Raises:
-        ValueError: If the name is unknown or the file's hash does not match.
+        TypeError: If *weights* are not inpainter weights.
+        ValueError: If the name is unknown, the weights paint another class than
+            *expected_class*, or the file's hash does not match.
+        FileNotFoundError: If the file is missing.
     """
-    if isinstance(weights, str):
-        name = weights.rsplit('.', 1)[-1]
-        if name not in CSIAInpainter_Weights.__members__:
-            raise ValueError(
-                f'unknown inpainter weights {weights!r}; expected one of '
-                f'{list(CSIAInpainter_Weights.__members__)}'
-            )
-        weights = CSIAInpainter_Weights.__members__[name]
-    meta = weights.meta
+    member = inpainter_weights(weights, expected_class, caller)
+    meta = member.meta
     model = inpainter(
         len(meta['bands']),
         encoder=meta['encoder'],
@@ -285,7 +605,8 @@ def load_inpainter(weights: WeightsEnum | str) -> Inpainter:
         hole_value=meta.get('hole_value'),
         margin=meta.get('margin', 0),
     )
-    return _loaded(model, weights)
+    model.structure = meta['class']
+    return _loaded(model, member)
 
 
 def csia_inpainter(
@@ -308,7 +629,24 @@ def csia_inpainter(
     return load_inpainter(weights)
 
 
-@cache
 def sparcs_bank() -> StructureBank:
-    """The shipped structure bank (verified, loaded once)."""
-    return StructureBank.load(verified_path(_uri(SPARCS_BANK)))
+    """The shipped structure bank, from the current :func:`models_dir`.
+
+    The folder is looked up at each call (as for the weights); a file is verified
+    and loaded once.
+
+    Returns:
+        The bank.
+
+    Raises:
+        FileNotFoundError: If the file is missing.
+        ValueError: If its hash does not match its name.
+    """
+    path = verified_path(models_dir() / SPARCS_BANK)
+    stat = path.stat()
+    return _load_bank(path, stat.st_size, stat.st_mtime_ns)
+
+
+@cache
+def _load_bank(path: Path, size: int, mtime_ns: int) -> StructureBank:
+    return StructureBank.load(path)

@@ -1,0 +1,157 @@
+"""The table of shipped weights in ``docs/weights.rst``, drawn from the weights' meta.
+
+``python -m torchgeo_csia.models.cards`` prints the table; ``--write docs/weights.rst``
+replaces it in the page (between the ``weights-table`` comments). A test checks that
+the page holds exactly this table, so the docs and the metadata cannot drift apart.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+from .weights import CSIAInpainter_Weights, CSIAWeightsEnum, shipped_weights
+
+#: the comments around the table in the docs page
+BEGIN = '.. weights-table-begin (generated: python -m torchgeo_csia.models.cards)'
+END = '.. weights-table-end'
+_HEADER = (
+    'Weight',
+    'Data',
+    'Bands',
+    'Architecture',
+    'File',
+    'What produced it',
+    'Scores',
+)
+
+
+def _short(file: str) -> str:
+    """The sha256 prefix in a weights file name."""
+    match = re.search(r'-([a-f0-9]{8})\.', file)
+    return match.group(1) if match else file
+
+
+def _iou(split: dict[str, Any]) -> str:
+    classes = ('background', 'shadow', 'snow', 'cloud')
+    values = ' / '.join(
+        'n/a' if split[c] is None else f'{split[c]:.3f}' for c in classes
+    )
+    return f'{values}, mean {split["mean"]:.3f}'
+
+
+def _row(member: CSIAWeightsEnum) -> tuple[str, ...]:
+    meta: dict[str, Any] = member.meta
+    scenes = len(meta['training_scenes'])
+    data = f'{meta["dataset"]} quicklooks (``{meta["image"]}``), {scenes} train scenes'
+    bands = ', '.join(meta['bands']) + (' + hole mask' if 'class' in meta else '')
+    arch = f'{meta["model"]} ``{meta["encoder"]}``, decoder ' + '-'.join(
+        map(str, meta['decoder_channels'])
+    )
+    file = f'``{Path(meta["file"]).name}`` (as trained: {_short(meta["resaved_from"])})'
+    scores = meta['scores']
+    if isinstance(member, CSIAInpainter_Weights):
+        produced = '; then '.join(meta['stages']) + f'. Recipe: {meta["training"]}'
+        held, real = scores['heldout'], scores['realism']
+        score = (
+            f'{held["scenes"]} held-out scenes, {held["crops"]} crops: L1 '
+            f'{held["l1"]:.4f}, PSNR {held["psnr_db"]:.2f} dB, texture '
+            f'{held["texture"]:.2f} ({held["machine"]}); realism {real["ratio"]:.2f} '
+            f'({real["paint_order"]}, {real["machine"]})'
+        )
+    else:
+        produced = (
+            f'{meta["training"]}; {meta["steps_done"]:,} steps done; commit '
+            f'{meta["commit"]}'
+        )
+        if meta['inpainters']:
+            shipped = {
+                _short(m.meta['resaved_from']): m.name
+                for m in shipped_weights()
+                if isinstance(m, CSIAInpainter_Weights)
+            }
+            files = ', '.join(
+                f'{cls} {_short(f)}'
+                + (f' (= {shipped[_short(f)]})' if _short(f) in shipped else '')
+                for cls, f in meta['inpainters'].items()
+            )
+            order = ', then '.join(meta['paint_order'])
+            produced += (
+                f'; inpainters {files}; structure bank '
+                f'{_short(meta["structure_bank"])}; order: {order}'
+            )
+        else:
+            produced += f'; augmentation: {meta["augmentation"]}'
+        val, test = scores['val'], scores['test']
+        score = (
+            'IoU background / shadow / snow / cloud: val '
+            f'({val["scenes"]} scenes) {_iou(val)}; test ({test["scenes"]} scenes, '
+            f'no snow) {_iou(test)}'
+        )
+    return (f'``{member}``', data, bands, arch, file, produced, score)
+
+
+def weights_table() -> str:
+    """The RST list-table of every shipped weight, with the comments around it.
+
+    Returns:
+        The text, one line per line of RST, ending with a newline.
+    """
+    rows = [_HEADER, *(_row(m) for m in shipped_weights())]
+    lines = [
+        BEGIN,
+        '',
+        '.. list-table::',
+        '   :header-rows: 1',
+        '   :widths: 14 10 8 12 14 26 16',
+        '',
+    ]
+    for row in rows:
+        lines.append(f'   * - {row[0]}')
+        lines += [f'     - {cell}' for cell in row[1:]]
+    return '\n'.join([*lines, '', END]) + '\n'
+
+
+def replace_table(text: str) -> str:
+    """*text* with its generated table (between :data:`BEGIN` and :data:`END`) redone.
+
+    Args:
+        text: a page holding the two comments.
+
+    Returns:
+        The page with today's table.
+
+    Raises:
+        ValueError: If the comments are missing.
+    """
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f'the page has no {BEGIN!r} ... {END!r} block')
+    rest = text[end + len(END) :]
+    return text[:start] + weights_table() + rest.removeprefix('\n')
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the table, or write it into a page (``--write PAGE``).
+
+    Args:
+        argv: command-line arguments (default: ``sys.argv[1:]``).
+    """
+    parser = argparse.ArgumentParser(
+        description='Print the table of shipped weights, or write it into a page.'
+    )
+    parser.add_argument('--write', metavar='PAGE', help='replace the table in PAGE')
+    args = parser.parse_args(argv)
+    if args.write:
+        page = Path(args.write)
+        page.write_text(replace_table(page.read_text()))
+    else:
+        print(weights_table(), end='')
+
+
+if __name__ == '__main__':
+    main()
