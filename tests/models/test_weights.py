@@ -338,3 +338,16 @@ def test_docs_table_matches_meta() -> None:
     assert replace_table(text) == text
     for m in ALL:
         assert Path(m.meta['file']).name in text
+
+
+def test_inpainter_hole_shapes() -> None:
+    from torchgeo_csia.models import inpainter
+
+    net = inpainter(3, encoder='resnet18').eval()
+    image = torch.rand(2, 3, 64, 64)
+    hole = torch.zeros(2, 64, 64, dtype=torch.bool)
+    hole[:, 10:20, 10:20] = True
+    with torch.no_grad():
+        assert torch.equal(net(image, hole[:, None]), net(image, hole))
+        with pytest.raises(ValueError, match=r'hole must be B x H x W .*\(2, 32, 32\)'):
+            net(image, hole[:, :32, :32])

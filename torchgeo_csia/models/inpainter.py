@@ -111,13 +111,23 @@ class Inpainter(nn.Module):
 
         Args:
             image: ``B x bands x H x W`` normalised image.
-            hole: ``B x H x W`` boolean.
+            hole: ``B x H x W`` (or ``B x 1 x H x W``) boolean.
             fill: ``B x bands`` values for the hole (default: :attr:`hole_value`).
+
+        Raises:
+            ValueError: If the image or the hole do not fit.
 
         Returns:
             ``B x bands x H x W`` prediction (not yet pasted or clipped).
         """
         self.check(image)
+        if hole.ndim == 4 and hole.shape[1] == 1:  # a mask with a channel axis
+            hole = hole[:, 0]
+        if hole.shape != (image.shape[0], *image.shape[2:]):
+            raise ValueError(
+                f'hole must be B x H x W (or B x 1 x H x W) matching the image '
+                f'{tuple(image.shape)}, got {tuple(hole.shape)}'
+            )
         if fill is None:
             fill = self.hole_fill  # type: ignore[assignment]
             if fill is not None and fill.ndim == 2:  # a table: one row per sample
