@@ -117,13 +117,17 @@ def run(
                     bands=SPARCS.all_bands,  # the same 10 bands, B8 skipped
                 ),
                 'SPARCS osu (_labels.tif)': SPARCS(
-                    os.path.join(root, 'osu'), crs=crs, res=30.0
+                    os.path.join(root, 'osu'), image='data', crs=crs, res=30.0
                 ),
                 'SPARCS usgs (_mask.png)': SPARCS(
-                    os.path.join(root, 'usgs'), crs=crs, res=30.0
+                    os.path.join(root, 'usgs'), image='data', crs=crs, res=30.0
                 ),
                 'SPARCS osu, bilinear images': SPARCS(
-                    os.path.join(root, 'osu'), crs=crs, res=30.0, resampling='bilinear'
+                    os.path.join(root, 'osu'),
+                    image='data',
+                    crs=crs,
+                    res=30.0,
+                    resampling='bilinear',
                 ),
             }
             base = 0.0

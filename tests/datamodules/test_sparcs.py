@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 from lightning.pytorch import Trainer
+from torch import nn
 from torchgeo.main import main
 
 from torchgeo_csia.datamodules import SPARCSDataModule
@@ -83,6 +84,22 @@ class TestSPARCSDataModule:
     def test_split_kwarg_rejected(self) -> None:
         with pytest.raises(ValueError, match='split is set by SPARCSDataModule'):
             datamodule(split='train')
+
+    def test_csia_needs_csia_classes(self) -> None:
+        # CSIA paints 0-3 of the csia scheme; in the 7-code scheme 2 is water
+        with pytest.raises(ValueError, match=r"need classes='csia'.*'sparcs'\)"):
+            datamodule(csia=[nn.Identity()], classes='sparcs')
+        paths = os.path.join(DATA, 'usgs')
+        with pytest.raises(ValueError, match=r"need classes='csia'.*the default"):
+            SPARCSDataModule(csia=[nn.Identity()], paths=paths)
+        assert datamodule(csia=[nn.Identity()]).kwargs['classes'] == 'csia'
+
+    def test_default_image_is_photo(self) -> None:
+        dm = SPARCSDataModule(paths=os.path.join(DATA, 'usgs'), classes='csia')
+        assert dm.kwargs['image'] == 'photo'
+        assert dm.std.item() == 255.0
+        dm.setup('validate')
+        assert dm.val_dataset.image == 'photo'  # type: ignore[union-attr]
 
     @pytest.mark.parametrize('name', ['sparcs.yaml', 'sparcs_csia.yaml'])
     def test_fit_cli(self, name: str, tmp_path: Path) -> None:

@@ -1,7 +1,15 @@
+import gc
 import glob
+import io
 import os
 import shutil
+import subprocess
+import sys
+import urllib.error
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -11,9 +19,18 @@ import shapely
 import torch
 from PIL import Image
 from pyproj import CRS
+from rasterio.transform import Affine
 from torch.utils.data import DataLoader
 from torchgeo.datasets import DatasetNotFoundError, RGBBandsMissingError, stack_samples
-from torchgeo.samplers import GriddedPatchSampler, RandomPatchSampler
+from torchgeo.samplers import (
+    GriddedPatchSampler,
+    GridGeoSampler,
+    PreChippedGeoSampler,
+    RandomBatchGeoSampler,
+    RandomGeoSampler,
+    RandomPatchSampler,
+    RandomTimestampSampler,
+)
 
 import torchgeo_csia.datasets.sparcs as sparcs_module
 from torchgeo_csia.datasets import IGNORE_INDEX, SPARCS
@@ -60,6 +77,117 @@ def copy_scene(src_root: str, dst_root: Path, scene: str = SCENE) -> Path:
     for path in glob.glob(os.path.join(src_root, f'{scene[:21]}*')):
         shutil.copy(path, dst_root)
     return dst_root
+
+
+def flip_bit_silently(path: Path) -> None:
+    """Flip one bit of a PNG's pixel data such that it still decodes, differently."""
+    data = path.read_bytes()
+    pos = 8
+    while data[pos + 4 : pos + 8] != b'IDAT':
+        pos += 12 + int.from_bytes(data[pos : pos + 4], 'big')
+    length, start = int.from_bytes(data[pos : pos + 4], 'big'), pos + 8
+    original = np.asarray(Image.open(path))
+    for offset in range(start + length // 2, start + length):
+        for bit in range(8):
+            trial = bytearray(data)
+            trial[offset] ^= 1 << bit
+            try:
+                with Image.open(io.BytesIO(bytes(trial))) as img:
+                    decoded = np.asarray(img)
+            except (OSError, SyntaxError, ValueError):
+                continue
+            if decoded.shape == original.shape and (decoded != original).any():
+                path.write_bytes(bytes(trial))
+                return
+    raise AssertionError(f'no silent bit flip found in {path}')
+
+
+def edit_grid(
+    path: Path,
+    a: float | None = None,
+    b: float = 0.0,
+    e: float | None = None,
+    dx: float = 0.0,
+    dy: float = 0.0,
+    crs: str | None = None,
+) -> None:
+    """Overwrite a GeoTIFF's pixel size, rotation, origin or CRS in place."""
+    with rasterio.open(path, 'r+') as dst:
+        t = dst.transform
+        dst.transform = Affine(
+            t.a if a is None else a, b, t.c + dx, 0.0, t.e if e is None else e, t.f + dy
+        )
+        if crs is not None:
+            dst.crs = crs
+
+
+#: Every TorchGeo sampler (and ours), as a factory of (sampler, batched).
+SAMPLERS: dict[str, Callable[..., tuple[Any, bool]]] = {
+    'RandomGeoSampler': lambda ds, size, length, roi=None: (
+        RandomGeoSampler(
+            ds, size, length, roi=roi, generator=torch.Generator().manual_seed(0)
+        ),
+        False,
+    ),
+    'GridGeoSampler': lambda ds, size, length, roi=None: (
+        GridGeoSampler(ds, size, roi=roi),
+        False,
+    ),
+    'PreChippedGeoSampler': lambda ds, size, length, roi=None: (
+        PreChippedGeoSampler(ds, roi=roi),
+        False,
+    ),
+    'RandomBatchGeoSampler': lambda ds, size, length, roi=None: (
+        RandomBatchGeoSampler(
+            ds, size, 4, length, roi=roi, generator=torch.Generator().manual_seed(0)
+        ),
+        True,
+    ),
+    'RandomPatchSampler': lambda ds, size, length, roi=None: (
+        RandomPatchSampler(ds, size=size, length=length, roi=roi, generator=0),
+        False,
+    ),
+    'GriddedPatchSampler': lambda ds, size, length, roi=None: (
+        GriddedPatchSampler(ds, size=size, roi=roi),
+        False,
+    ),
+    'RandomPatch@RandomTimestamp': lambda ds, size, length, roi=None: (
+        RandomPatchSampler(ds, size=size, length=length, roi=roi, generator=0)
+        @ RandomTimestampSampler(ds, generator=0),
+        False,
+    ),
+    'SceneRandomSampler': lambda ds, size, length, roi=None: (
+        SceneRandomSampler(ds, size=size, length=length, generator=0),
+        False,
+    ),
+    'SceneGriddedSampler': lambda ds, size, length, roi=None: (
+        SceneGriddedSampler(ds, size=size),
+        False,
+    ),
+}
+
+
+def run_sampler(
+    ds: SPARCS,
+    name: str,
+    size: int,
+    length: int,
+    roi: shapely.Polygon | None = None,
+    limit: int | None = None,
+) -> int:
+    """Read every query of a sampler (at most *limit*, evenly spread)."""
+    sampler, batched = SAMPLERS[name](ds, size, length, roi)
+    queries = list(sampler)
+    if limit is not None and len(queries) > limit:
+        queries = queries[:: len(queries) // limit][:limit]
+    for query in queries:
+        for q in query if batched else [query]:
+            x = ds[q]
+            assert x['mask'].shape == x['image'].shape[1:]
+            if name != 'PreChippedGeoSampler':
+                assert x['mask'].shape == (size, size)
+            assert set(x['mask'].unique().tolist()) <= {*range(7), IGNORE_INDEX}
+    return len(queries)
 
 
 class TestSPARCS:
@@ -130,15 +258,15 @@ class TestSPARCS:
         assert (x['image'][:, x['mask'] == IGNORE_INDEX] == 0).all()
 
     def test_bands(self, usgs_root: str) -> None:
-        ds = SPARCS(usgs_root, bands=['B5', 'B4'])
-        full = SPARCS(usgs_root)
+        ds = SPARCS(usgs_root, image='data', bands=['B5', 'B4'])
+        full = SPARCS(usgs_root, image='data')
         x, y = ds[scene_query(ds)]['image'], full[scene_query(full)]['image']
         torch.testing.assert_close(x, y[[4, 3]])
 
     @pytest.mark.parametrize(
         'kwargs, match',
         [
-            ({'bands': ['B8']}, "bands \\['B8'\\] are not valid"),
+            ({'bands': ['B8'], 'image': 'data'}, "bands \\['B8'\\] are not valid"),
             ({'bands': ['B4'], 'image': 'photo'}, 'not valid for image'),
             ({'image': 'toa'}, "image must be 'data' or 'photo'"),
             ({'classes': 'l8biome'}, 'classes must be one of'),
@@ -150,7 +278,7 @@ class TestSPARCS:
             SPARCS(usgs_root, **kwargs)
 
     def test_plot(self, usgs_root: str) -> None:
-        ds = SPARCS(usgs_root, classes='csia')
+        ds = SPARCS(usgs_root, image='data', classes='csia')
         x = ds[scene_query(ds)]
         fig = ds.plot(x, suptitle='Test')
         plt.close(fig)
@@ -162,7 +290,7 @@ class TestSPARCS:
         plt.close(photo.plot(photo[scene_query(photo)]))
 
     def test_plot_rgb_missing(self, usgs_root: str) -> None:
-        ds = SPARCS(usgs_root, bands=['B5', 'B6'])
+        ds = SPARCS(usgs_root, image='data', bands=['B5', 'B6'])
         with pytest.raises(RGBBandsMissingError):
             ds.plot(ds[scene_query(ds)])
 
@@ -186,8 +314,6 @@ class TestSPARCS:
     def test_download_incomplete(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        import zipfile
-
         def fake_download(url: str, root: str, filename: str | None = None, **kw):
             with zipfile.ZipFile(os.path.join(root, SPARCS.filename), 'w') as zf:
                 zf.write(
@@ -242,7 +368,7 @@ class TestSPARCS:
         with rasterio.open(path, 'w', **profile) as dst:
             dst.write(data)
         with pytest.raises(ValueError, match='has 3 bands, expected 10'):
-            SPARCS(str(root))
+            SPARCS(str(root), image='data')
 
     def test_mask_size_mismatch(self, usgs_root: str, tmp_path: Path) -> None:
         root = copy_scene(usgs_root, tmp_path)
@@ -365,6 +491,280 @@ class TestSPARCS:
         assert batch['mask'].shape == (3, 32, 32)
         assert batch['sun_azimuth'].shape == (3,)
 
+    # ---------------------------------------------------------- integrity (#14.6)
+    @pytest.mark.parametrize('kind', ['mask', 'photo'])
+    def test_checksum_png_crc(self, usgs_root: str, tmp_path: Path, kind: str) -> None:
+        root = copy_scene(usgs_root, tmp_path)
+        path = root / f'{SCENE}_{kind}.png'
+        flip_bit_silently(path)
+        assert len(SPARCS(str(root))) == 1  # decodes (as other labels) unchecked
+        with pytest.raises(ValueError, match=f'{SCENE}_{kind}.png: is corrupt'):
+            SPARCS(str(root), checksum=True)
+
+    # --------------------------------------------------------------- grid (#14.7)
+    @pytest.mark.parametrize(
+        'change, match',
+        [
+            ({'a': 31.0}, 'pixels are 31.0 x 30.0 m'),
+            ({'e': -29.0}, 'pixels are 30.0 x 29.0 m'),
+            ({'b': 0.5}, 'rotated or sheared'),
+            ({'dx': 7.0}, 'is not on the 30 m grid'),
+            ({'dx': 300000.0}, 'is not inside the scene'),
+            ({'dy': 30.0 * 2000}, 'is not inside the scene'),
+            ({'crs': 'EPSG:32620'}, 'is not UTM zone 19'),
+        ],
+    )
+    def test_qmask_grid_checked(
+        self, usgs_root: str, tmp_path: Path, change: dict, match: str
+    ) -> None:
+        root = copy_scene(usgs_root, tmp_path)
+        os.remove(root / f'{SCENE}_data.tif')  # the PNGs go on the qmask's grid
+        edit_grid(root / f'{SCENE}_qmask.tif', **change)
+        with pytest.raises(ValueError, match=f'{SCENE}_qmask.tif: .*{match}'):
+            SPARCS(str(root))
+
+    def test_half_pixel_origin_accepted(self, usgs_root: str, tmp_path: Path) -> None:
+        # MTL corners are pixel centres: edges at +-15 m are the other convention
+        root = copy_scene(usgs_root, tmp_path)
+        os.remove(root / f'{SCENE}_data.tif')
+        edit_grid(root / f'{SCENE}_qmask.tif', dx=15.0, dy=-15.0)
+        assert len(SPARCS(str(root))) == 1
+
+    def test_labels_grid_mismatch(self, osu_root: str, tmp_path: Path) -> None:
+        root = copy_scene(osu_root, tmp_path)
+        edit_grid(root / f'{SCENE}_labels.tif', dx=30.0)
+        with pytest.raises(ValueError, match=f'{SCENE}_labels.tif: its grid .*differs'):
+            SPARCS(str(root))
+
+    def test_mtl_without_corners(self, usgs_root: str, tmp_path: Path) -> None:
+        root = copy_scene(usgs_root, tmp_path)
+        mtl = root / f'{SCENE[:21]}_mtl.txt'
+        text = mtl.read_text().replace('CORNER_UL_PROJECTION_X_PRODUCT', 'UL_X')
+        mtl.write_text(text)
+        with pytest.raises(ValueError, match='no CORNER_UL_PROJECTION_X_PRODUCT entry'):
+            SPARCS(str(root))
+
+    # ---------------------------------------------------------------- MTL (#14.8)
+    @pytest.mark.parametrize(
+        'line, match',
+        [
+            ('SUN_AZIMUTH = 83.876.02841', "SUN_AZIMUTH = '83.876.02841' is not a"),
+            ('SUN_AZIMUTH = 400.0', r'SUN_AZIMUTH = 400.0 is outside \[-180, 360\]'),
+            ('SUN_ELEVATION = -260.5', r'SUN_ELEVATION = -260.5 is outside \(0, 90\]'),
+            ('SUN_ELEVATION = nan', "SUN_ELEVATION = 'nan' is not a finite number"),
+            ('SUN_ELEVATION = ', "SUN_ELEVATION = '' is not a number"),
+        ],
+    )
+    def test_mtl_bad_values(
+        self, usgs_root: str, tmp_path: Path, line: str, match: str
+    ) -> None:
+        root = copy_scene(usgs_root, tmp_path)
+        mtl = root / f'{SCENE[:21]}_mtl.txt'
+        key = line.split(' =')[0]
+        text = mtl.read_text()
+        start = text.index(key)
+        mtl.write_text(text[:start] + line + text[text.index('\n', start) :])
+        with pytest.raises(ValueError, match=f'{SCENE[:21]}_mtl.txt: {match}'):
+            SPARCS(str(root))
+
+    # ------------------------------------------------------- crs and res (#14.9)
+    @pytest.mark.parametrize(
+        'kwargs, match',
+        [
+            ({'crs': 'EPSG:99999'}, "crs='EPSG:99999' is not a coordinate reference"),
+            ({'crs': 'EPSG:5703'}, "crs='EPSG:5703' is a Vertical CRS, not a"),
+            ({'crs': 12.5}, 'crs=12.5 is not a coordinate reference'),
+            ({'res': 0}, 'res must be a positive finite number'),
+            ({'res': -30}, 'res must be a positive finite number'),
+            ({'res': (30, 0)}, 'res must be a positive finite number'),
+            ({'res': float('nan')}, 'res must be a positive finite number'),
+            ({'res': '30'}, 'res must be a positive finite number'),
+            ({'res': (30, 30, 30)}, 'res must be a positive finite number'),
+            ({'crs': 'EPSG:4326'}, r'res=\(30.0, 30.0\) is larger than a scene'),
+        ],
+    )
+    def test_bad_crs_res(self, usgs_root: str, kwargs: dict, match: str) -> None:
+        with pytest.raises(ValueError, match=match):
+            SPARCS(usgs_root, **kwargs)
+
+    def test_geographic_crs_with_degrees(self, usgs_root: str) -> None:
+        ds = SPARCS(usgs_root, crs='EPSG:4326', res=0.0003)
+        assert ds[scene_query(ds)]['mask'].shape[0] > 32
+
+    # -------------------------------------------------------------- paths (#14.10)
+    def test_missing_root(self, usgs_root: str, tmp_path: Path) -> None:
+        missing = tmp_path / 'typo'
+        with pytest.raises(FileNotFoundError, match=r'typo .*does not exist'):
+            SPARCS([usgs_root, str(missing)])
+
+    def test_all_roots_missing(self, tmp_path: Path) -> None:
+        with pytest.raises(DatasetNotFoundError, match='typo does not exist'):
+            SPARCS(str(tmp_path / 'typo'))
+
+    def test_root_without_scenes_warns(self, usgs_root: str, tmp_path: Path) -> None:
+        with pytest.warns(UserWarning, match='holds no SPARCS file'):
+            assert len(SPARCS([usgs_root, str(tmp_path)])) == 4
+
+    def test_parent_folder_with_copies(self) -> None:
+        # tests/data/sparcs holds the same scenes twice (usgs/ and osu/)
+        with pytest.raises(ValueError, match=f'scene {SCENE} was found in 2 folders'):
+            SPARCS(DATA)
+
+    def test_scene_files_from_one_folder(self, usgs_root: str, tmp_path: Path) -> None:
+        root = copy_scene(usgs_root, tmp_path / 'a')
+        (tmp_path / 'b').mkdir()
+        mtl = f'{SCENE[:21]}_mtl.txt'
+        shutil.move(root / mtl, tmp_path / 'b' / mtl)
+        with pytest.raises(ValueError, match=f'missing {mtl}'):
+            SPARCS([str(root), str(tmp_path / 'b')])
+
+    def test_paths_files_and_subfolders(self, usgs_root: str, tmp_path: Path) -> None:
+        root = copy_scene(usgs_root, tmp_path / 'x' / 'sending')
+        assert len(SPARCS(str(tmp_path))) == 1  # searched recursively
+        files = sorted(str(p) for p in root.iterdir())
+        assert len(SPARCS(files)) == 1
+
+    # ---------------------------------------------------- samplers (#14.11)
+    def test_query_outside_footprint_is_nodata(
+        self, usgs_root: str, tmp_path: Path
+    ) -> None:
+        # In polar stereographic the scene's footprint is rotated by ~70 degrees
+        ds = SPARCS(str(copy_scene(usgs_root, tmp_path)), crs='EPSG:3031')
+        footprint = ds.index.geometry.iloc[0]
+        corner = footprint.envelope.difference(footprint.buffer(8 * 30))
+        x, y = corner.representative_point().coords[0]
+        sample = ds[x - 60 : x + 60, y - 60 : y + 60]
+        assert sample['mask'].shape == (4, 4)
+        assert (sample['mask'] == IGNORE_INDEX).all()
+        assert sample['image'].shape == (3, 4, 4)
+        assert (sample['image'] == 0).all()
+        assert sample['sun_azimuth'].item() == pytest.approx(84.0)
+        with pytest.raises(IndexError, match='not found in dataset'):
+            ds[x + 1e7 : x + 1e7 + 120, y : y + 120]  # outside every bounding box
+
+    @pytest.mark.parametrize('name', sorted(SAMPLERS))
+    def test_torchgeo_samplers(self, usgs_root: str, tmp_path: Path, name: str) -> None:
+        ds = SPARCS(str(copy_scene(usgs_root, tmp_path)), crs='EPSG:3031')
+        count = run_sampler(ds, name, size=8, length=40)
+        assert count > 0
+
+    # ------------------------------------------------ defaults, download (#14.12)
+    def test_default_image_is_photo(self, usgs_root: str, tmp_path: Path) -> None:
+        root = copy_scene(usgs_root, tmp_path)
+        os.remove(root / f'{SCENE}_data.tif')  # what the quicklook releases hold
+        ds = SPARCS(str(root))
+        assert ds.image == 'photo'
+        assert ds[scene_query(ds)]['image'].shape[0] == 3
+
+    def test_not_found_says_what_to_do(self, tmp_path: Path) -> None:
+        with pytest.raises(DatasetNotFoundError) as info:
+            SPARCS(str(tmp_path))
+        message = str(info.value)
+        for part in ('download=True', SPARCS.url, 'sending/', '_photo.png', '_mtl.txt'):
+            assert part in message
+        assert str(tmp_path) in message
+
+    def test_download_offline(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def offline(url: str, root: str, filename: str | None = None, **kw):
+            with open(os.path.join(root, SPARCS.filename), 'wb') as f:
+                f.write(b'PK partial')
+            raise urllib.error.URLError('[Errno -3] Temporary failure in name')
+
+        monkeypatch.setattr(sparcs_module, 'download_url', offline)
+        with pytest.raises(RuntimeError, match='could not download') as info:
+            SPARCS(str(tmp_path), download=True)
+        message = str(info.value)
+        for part in (SPARCS.url, 'by hand', str(tmp_path), '_mask.png'):
+            assert part in message
+        assert isinstance(info.value.__cause__, urllib.error.URLError)
+        assert not (tmp_path / SPARCS.filename).exists()  # no partial file left
+
+    def test_download_corrupt_archive(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        (tmp_path / SPARCS.filename).write_bytes(b'PK truncated')
+        monkeypatch.setattr(sparcs_module, 'download_url', None)  # not called
+        with pytest.raises(RuntimeError, match=r'cannot be extracted.*delete it'):
+            SPARCS(str(tmp_path), download=True)
+
+    # ------------------------------------------------------- open files (#14.17)
+    def test_handles_closed_with_dataset(self, usgs_root: str) -> None:
+        ds = SPARCS(usgs_root, image='data')
+        ds[scene_query(ds)]
+        handles = list(ds._handles.handles.values())
+        assert handles
+        del ds
+        gc.collect()
+        assert all(h.reader.closed and h.source.closed for h in handles)
+
+    def test_pickle_without_handles(self, usgs_root: str) -> None:
+        import pickle
+
+        ds = SPARCS(usgs_root)
+        query = scene_query(ds)
+        expected = ds[query]['mask']
+        copy = pickle.loads(pickle.dumps(ds))
+        assert not copy._handles.handles
+        torch.testing.assert_close(copy[query]['mask'], expected)
+
+    def test_no_excepthook_noise_at_exit(self, usgs_root: str, tmp_path: Path) -> None:
+        # rasterio objects freed while the interpreter tears down its modules
+        # printed 'Error in sys.excepthook' after pytest's summary line
+        test = tmp_path / 'test_exit.py'
+        test.write_text(
+            'from torchgeo_csia.datasets import SPARCS\n'
+            'def test_read():\n'
+            f'    ds = SPARCS({usgs_root!r}, image="data")\n'
+            '    xmin, ymin, xmax, ymax = ds.index.geometry.iloc[0].bounds\n'
+            '    ds[xmin:xmax, ymin:ymax]\n'
+        )
+        package = os.path.dirname(os.path.dirname(sparcs_module.__file__))
+        env = {**os.environ, 'PYTHONPATH': os.path.dirname(package)}
+        out = subprocess.run(
+            [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', str(test)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert 'Error in sys.excepthook' not in out.stdout + out.stderr
+
+    # ------------------------------------------------------------- plot (#14.20)
+    def test_plot_nodata_distinct(self, usgs_root: str) -> None:
+        ds = SPARCS(usgs_root, classes='csia')  # EPSG:3857: nodata around scenes
+        x = ds[scene_query(ds)]
+        nodata = (x['mask'] == IGNORE_INDEX).numpy()
+        assert nodata.any()
+        x['prediction'] = x['mask'].clone()
+        fig = ds.plot(x)
+        labels = [t.get_text() for t in fig.legends[0].get_texts()]
+        assert labels == [*SPARCS.class_schemes['csia'], f'nodata ({IGNORE_INDEX})']
+        for ax in fig.axes:
+            (image,) = ax.get_images()
+            background = [p for p in ax.patches if p.get_hatch()]
+            assert background  # hatching shows through the nodata pixels only
+            data = image.get_array()
+            if data.ndim == 2:  # masks: nodata masked (transparent)
+                np.testing.assert_array_equal(np.ma.getmaskarray(data), nodata)
+            else:  # image: alpha 0 on nodata
+                np.testing.assert_array_equal(data[..., 3] == 0, nodata)
+        # the rendered nodata is not white like cloud
+        fig.canvas.draw()
+        rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+        bbox = fig.axes[1].get_window_extent()
+        height = rgb.shape[0]
+        panel = rgb[
+            int(height - bbox.y1) : int(height - bbox.y0), int(bbox.x0) : int(bbox.x1)
+        ]
+        corner = panel[2:12, 2:12]  # nodata in the corner of the 3857 bounding box
+        assert nodata[0, 0]
+        assert not (corner == 255).all()
+        plt.close(fig)
+
 
 class TestSPARCSReal:
     def test_all_scenes_indexed(self, real_root: str) -> None:
@@ -397,3 +797,22 @@ class TestSPARCSReal:
         a = SPARCS(str(usgs), image='photo')
         b = SPARCS(str(osu), image='photo')
         torch.testing.assert_close(a[scene_query(a)]['mask'], b[scene_query(b)]['mask'])
+
+    def test_real_grids_match_mtl(self, real_root: str, tmp_path: Path) -> None:
+        # all 60 scenes pass the grid check (test_all_scenes_indexed); a qmask
+        # shifted by a fraction of a pixel does not
+        root = copy_scene(real_root, tmp_path)
+        edit_grid(root / f'{SCENE}_qmask.tif', dx=10.0)
+        with pytest.raises(ValueError, match='is not on the 30 m grid'):
+            SPARCS(str(root))
+
+    @pytest.mark.slow
+    @pytest.mark.parametrize('name', sorted(SAMPLERS))
+    def test_torchgeo_samplers_real(self, real_root: str, name: str) -> None:
+        # EPSG:3857: the polar stereographic scene is the most rotated footprint
+        ds = SPARCS(real_root, image='photo', classes='csia')
+        polar = ds.index[ds.index.scene == 'LC82151102013360LGN00_26']
+        roi = None
+        if name in ('GridGeoSampler', 'GriddedPatchSampler', 'PreChippedGeoSampler'):
+            roi = shapely.box(*polar.geometry.iloc[0].bounds)
+        assert run_sampler(ds, name, size=256, length=60, roi=roi, limit=30) > 0

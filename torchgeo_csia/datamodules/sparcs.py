@@ -97,9 +97,13 @@ class SPARCSDataModule(GeoDataModule):
     Scenes are split by id (:meth:`SPARCS.split_of`: 70 % train, 15 % val, 15 % test,
     the same on every machine, no scene in two splits). Training draws random patches
     (:class:`~torchgeo_csia.samplers.SceneRandomSampler`), validation and test gridded
-    ones (:class:`~torchgeo_csia.samplers.SceneGriddedSampler`): TorchGeo's own
-    samplers walk the bounding box of all footprints, which for scenes spread over
-    the globe is almost all empty.
+    ones (:class:`~torchgeo_csia.samplers.SceneGriddedSampler`). TorchGeo's own
+    samplers work on :class:`~torchgeo_csia.datasets.SPARCS` too, but for scenes
+    spread over the globe they are slower: on the 60 real scenes (EPSG:3857, 256 px
+    patches, one process) :class:`~torchgeo.samplers.RandomPatchSampler` draws 55
+    patches/s (28.5/s with reading) against 3,088 (62/s), and
+    :class:`~torchgeo.samplers.GriddedPatchSampler` walks the bounding box of all
+    footprints (815 of the 2,346 patches listed after 120 s, against 0.2 s).
 
     Batch augmentations run on the device in ``on_after_batch_transfer``, in this
     order: normalisation for the image type (:data:`NORMALIZATION`), then the CSIA
@@ -128,20 +132,33 @@ class SPARCSDataModule(GeoDataModule):
             num_workers: Number of workers for parallel data loading.
             csia: CSIA augmentations (Kornia modules from
                 :mod:`torchgeo_csia.transforms`) applied to training batches after
-                normalisation and before the geometric augmentations.
+                normalisation and before the geometric augmentations. They write
+                labels of the ``'csia'`` scheme, so they need ``classes='csia'``.
             **kwargs: Additional keyword arguments passed to
                 :class:`~torchgeo_csia.datasets.SPARCS` (``paths``, ``image``,
-                ``classes``, ``bands``, ``crs``, ``res``, ...).
+                ``classes``, ``bands``, ``crs``, ``res``, ...); ``image`` defaults
+                to ``'photo'`` (the quicklooks every release holds), as in
+                :class:`~torchgeo_csia.datasets.SPARCS`.
 
         Raises:
             ValueError: If *kwargs* holds ``split`` (the datamodule sets it) or an
-                unknown ``image``.
+                unknown ``image``, or if *csia* is given with classes other than
+                ``'csia'``.
         """
         if 'split' in kwargs:
             raise ValueError('split is set by SPARCSDataModule; do not pass it')
-        image = kwargs.get('image', 'data')
+        image = kwargs.setdefault('image', 'photo')
         if image not in NORMALIZATION:
             raise ValueError(f"image must be 'data' or 'photo', got {image!r}")
+        classes = kwargs.get('classes', 'sparcs')
+        if csia and classes != 'csia':
+            default = '' if 'classes' in kwargs else ', the default'
+            raise ValueError(
+                f"csia augmentations need classes='csia' (got classes={classes!r}"
+                f'{default}): they paint labels of the csia scheme (0 background, '
+                "1 shadow, 2 snow, 3 cloud), which in the 7-code 'sparcs' scheme "
+                'mean other classes (2 is water there)'
+            )
         super().__init__(
             SPARCS,
             batch_size=batch_size,

@@ -49,6 +49,13 @@ _REFLECTANCE = np.array(
 )
 
 
+# Where a generated subscene lies in its full Landsat scene (pixels from the full
+# scene's upper-left pixel), and the full scene's width and height (about the real
+# scenes' 7600 px).
+_SUBSCENE_OFFSET = 1500
+_FULL_SCENE = 7621
+
+
 @dataclass(frozen=True)
 class SyntheticScene:
     """One generated SPARCS subscene.
@@ -128,13 +135,41 @@ def synthetic_photo(data: NDArray[np.uint16]) -> NDArray[np.uint8]:
     return np.clip(refl / 0.8 * 255, 0, 255).astype(np.uint8)
 
 
-def _mtl_text(scene: SyntheticScene) -> str:
+def _mtl_text(scene: SyntheticScene, size: int) -> str:
+    """MTL text of a scene: sun geometry, and the full scene's projected corners.
+
+    As in the real files, the corners are the centres of the full Landsat scene's
+    corner pixels (the subscene lies inside, its pixel edges on their 30 m lattice).
+    """
     landsat_id = scene.scene_id[:21]
+    ulx = scene.origin[0] - 30.0 * _SUBSCENE_OFFSET
+    uly = scene.origin[1] + 30.0 * _SUBSCENE_OFFSET
+    extent = 30.0 * (max(_FULL_SCENE, size + 2 * _SUBSCENE_OFFSET) - 1)
+    lrx, lry = ulx + extent, uly - extent
+    corners = ''.join(
+        f'    CORNER_{name}_PROJECTION_{axis}_PRODUCT = {value:.3f}\n'
+        for name, (cx, cy) in (
+            ('UL', (ulx, uly)),
+            ('UR', (lrx, uly)),
+            ('LL', (ulx, lry)),
+            ('LR', (lrx, lry)),
+        )
+        for axis, value in (('X', cx), ('Y', cy))
+    )
+    zone = scene.epsg % 100 if scene.epsg // 100 in (326, 327) else None
+    projection = (
+        f'    MAP_PROJECTION = "UTM"\n    UTM_ZONE = {zone}\n'
+        if zone is not None
+        else '    MAP_PROJECTION = "PS"\n'
+    )
     return (
         'GROUP = L1_METADATA_FILE\n'
         '  GROUP = METADATA_FILE_INFO\n'
         f'    LANDSAT_SCENE_ID = "{landsat_id}"\n'
         '  END_GROUP = METADATA_FILE_INFO\n'
+        '  GROUP = PRODUCT_METADATA\n'
+        f'{corners}'
+        '  END_GROUP = PRODUCT_METADATA\n'
         '  GROUP = IMAGE_ATTRIBUTES\n'
         f'    SUN_AZIMUTH = {scene.sun_azimuth:.8f}\n'
         f'    SUN_ELEVATION = {scene.sun_elevation:.8f}\n'
@@ -143,6 +178,11 @@ def _mtl_text(scene: SyntheticScene) -> str:
         '    REFLECTANCE_MULT_BAND_1 = 2.0000E-05\n'
         '    REFLECTANCE_ADD_BAND_1 = -0.100000\n'
         '  END_GROUP = RADIOMETRIC_RESCALING\n'
+        '  GROUP = PROJECTION_PARAMETERS\n'
+        f'{projection}'
+        '    GRID_CELL_SIZE_REFLECTIVE = 30.00\n'
+        '    ORIENTATION = "NORTH_UP"\n'
+        '  END_GROUP = PROJECTION_PARAMETERS\n'
         'END_GROUP = L1_METADATA_FILE\n'
         'END\n'
     )
@@ -220,7 +260,7 @@ def write_scene(
     if 'mtl' in files:
         mtl = os.path.join(root, f'{scene.scene_id[:21]}_mtl.txt')
         with open(mtl, 'w') as f:
-            f.write(_mtl_text(scene))
+            f.write(_mtl_text(scene, size))
 
 
 def default_scenes(count: int = 4) -> list[SyntheticScene]:

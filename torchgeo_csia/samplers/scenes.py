@@ -17,8 +17,11 @@ class SceneGriddedSampler(GeoSampler):
 
     A plain gridded sampler walks the bounding box of all footprints. SPARCS scenes
     lie all over the globe, so that box is mostly empty and walking it takes
-    minutes; this sampler walks one footprint after the other instead, in index
-    order. Patches of neighbouring overlapping scenes may repeat.
+    minutes (on the 60 real scenes in EPSG:3857 with 256 px patches,
+    :class:`~torchgeo.samplers.GriddedPatchSampler` had listed 815 of 2,346 patches
+    after 120 s; this sampler lists them in 0.2 s); this sampler walks one footprint
+    after the other instead, in index order. Patches of neighbouring overlapping
+    scenes may repeat.
 
     .. versionadded:: 0.1
     """
@@ -61,9 +64,11 @@ class SceneRandomSampler(GeoSampler):
 
     :class:`~torchgeo.samplers.RandomPatchSampler` draws points uniformly in the
     union of all footprints by rejection from its bounding box; for scenes spread over
-    the globe almost every draw is rejected and sampling stalls. This sampler picks a
-    scene (weighted by the area of its footprint, shrunk so that the whole patch fits)
-    and then a point inside that footprint, snapped to the dataset's pixel lattice.
+    the globe most draws are rejected (on the 60 real SPARCS scenes in EPSG:3857 with
+    256 px patches it draws 55 patches/s, this sampler 3,088; with reading, in one
+    process, 28.5 against 62 patches/s). This sampler picks a scene (weighted by the
+    area of its footprint, shrunk so that the whole patch fits) and then a point
+    inside that footprint, snapped to the dataset's pixel lattice.
 
     .. versionadded:: 0.1
     """
