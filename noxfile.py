@@ -1,10 +1,57 @@
 """Development sessions. Run them through ``bash .ci/run SESSION``, which prepares
-the Python 3.12 environment they share (nox --no-venv)."""
+the Python 3.12 environment they share (nox --no-venv).
+
+``bash .ci/run`` with no session runs what CI runs: :data:`CI`, in that order (all of
+them even when one fails; the run fails if any did).
+"""
+
+import importlib.util
+import os
 
 import nox
 
 nox.options.default_venv_backend = 'none'
-nox.options.sessions = ['tests']
+#: The sessions CI runs (``bash .ci/run`` with no argument).
+CI = ['lint', 'typecheck', 'docs', 'tests', 'wheel']
+nox.options.sessions = CI
+
+#: What ruff checks and formats.
+SOURCES = ('torchgeo_csia', 'tests', 'noxfile.py', 'docs/conf.py')
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    """ruff check and format check."""
+    session.run('ruff', 'check', *SOURCES)
+    session.run('ruff', 'format', '--check', *SOURCES)
+
+
+@nox.session(python=False)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    session.run('mypy', '--strict', 'torchgeo_csia')
+
+
+@nox.session(python=False)
+def docs(session: nox.Session) -> None:
+    """The doctests of the docs and the HTML build, warnings as errors.
+
+    Installs the ``docs`` extra (Sphinx) first where it is missing.
+    """
+    if importlib.util.find_spec('sphinx') is None:
+        session.run('python', '-m', 'pip', 'install', '-q', '-e', '.[docs]')
+    for builder in ('doctest', 'html'):
+        session.run(
+            'python',
+            '-m',
+            'sphinx',
+            '-W',
+            '--keep-going',
+            '-b',
+            builder,
+            'docs',
+            f'docs/_build/{builder}',
+        )
 
 
 @nox.session(python=False)
@@ -14,16 +61,12 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python=False)
-def lint(session: nox.Session) -> None:
-    """ruff check and format check."""
-    session.run('ruff', 'check', 'torchgeo_csia', 'tests', 'noxfile.py')
-    session.run('ruff', 'format', '--check', 'torchgeo_csia', 'tests', 'noxfile.py')
-
-
-@nox.session(python=False)
-def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package."""
-    session.run('mypy', '--strict', 'torchgeo_csia')
+def wheel(session: nox.Session) -> None:
+    """The built wheel, installed elsewhere, loads every weight (.ci/check_wheel.sh)."""
+    script = os.path.join('.ci', 'check_wheel.sh')
+    if not os.path.exists(script):
+        session.skip(f'{script} is absent')
+    session.run('bash', script, *session.posargs)
 
 
 @nox.session(python=False)
@@ -42,11 +85,3 @@ def bench_data(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """CSIA img/s per mode against the authors' per-sample pattern (GPU)."""
     session.run('torchgeo-csia', 'bench', *session.posargs)
-
-
-@nox.session(python=False)
-def docs(session: nox.Session) -> None:
-    """Sphinx HTML and the doctests of the docs."""
-    session.run('python', '-m', 'pip', 'install', '-q', '-e', '.[docs]')
-    session.run('sphinx-build', '-b', 'doctest', 'docs', 'docs/_build/doctest')
-    session.run('sphinx-build', '-W', '-b', 'html', 'docs', 'docs/_build/html')

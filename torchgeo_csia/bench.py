@@ -19,6 +19,7 @@ quarter mostly cloud (which no mode but copy-paste may change).
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib
 import statistics
@@ -177,6 +178,25 @@ def _modes(
     ]
 
 
+def _copies(nets: Mapping[str, nn.Module]) -> dict[str, nn.Module]:
+    return {k: copy.deepcopy(v) for k, v in nets.items()}
+
+
+def _both(*fns: Callable[[], object]) -> None:
+    for fn in fns:
+        fn()
+
+
+def segmenter_of(meta: Mapping[str, Any]) -> nn.Module:
+    """An untrained segmenter of the architecture a weights card names."""
+    return segmenter(
+        meta['in_chans'],
+        meta['num_classes'],
+        meta['encoder'],
+        tuple(meta['decoder_channels']),
+    )
+
+
 def _training_step(net: nn.Module, batch: dict[str, Tensor]) -> Callable[[], None]:
     """One bf16 training step of *net* (AdamW) on the batch."""
     net = net.to(batch['image'].device).to(memory_format=torch.channels_last).train()
@@ -276,6 +296,14 @@ def run(
             ),
         ]
         if dev.type == 'cuda':
+            for what, attr, value in [
+                ('three modes (fp32), contiguous', 'channels_last', False),
+                ('three modes (fp32), at most 16 samples a mode', 'max_selected', 16),
+            ]:
+                variant = _modes(pkg, _copies(shipped), bank, None)
+                for m in variant:
+                    setattr(m, attr, value)
+                rows.append(_measure(what, b, _stack(variant, batch), dev, repeat))
             eager = _modes(pkg, shipped, bank, None)
             for m in eager:
                 m.cuda_graphs = False
@@ -348,17 +376,22 @@ def run(
                 repeat,
             )
         )
-        shipped_seg = segmenter(
-            seg_meta['in_chans'],
-            seg_meta['num_classes'],
-            seg_meta['encoder'],
-            tuple(seg_meta['decoder_channels']),
+        step = _training_step(segmenter_of(seg_meta), batch)
+        csia = _stack(modes, batch)
+        rows.append(
+            _measure(
+                'training step: shipped segmenter, bf16, three modes before it',
+                b,
+                functools.partial(_both, csia, step),
+                dev,
+                repeat,
+            )
         )
         rows.append(
             _measure(
                 'training step: shipped segmenter, bf16',
                 b,
-                _training_step(shipped_seg, batch),
+                _training_step(segmenter_of(seg_meta), batch),
                 dev,
                 repeat,
             )
@@ -435,6 +468,14 @@ def _print(
     print()
     for b in batches:
         step = by.get(('training step: shipped segmenter, bf16', b))
+        both = by.get(
+            ('training step: shipped segmenter, bf16, three modes before it', b)
+        )
+        if step and both:
+            print(
+                f'batch {b}: the three modes (fp32, as shipped) before each step make '
+                f'it {100 * (both.seconds / step.seconds - 1):.0f} % longer'
+            )
         for what in ('three modes (fp32, as shipped)', 'three modes, bf16'):
             r = by.get((what, b))
             if step and r:

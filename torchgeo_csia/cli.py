@@ -1,4 +1,8 @@
-"""The ``torchgeo-csia`` command."""
+"""The ``torchgeo-csia`` command.
+
+Building the parser imports nothing beyond the standard library, so ``--help`` answers
+at once; each subcommand imports torch, TorchGeo and the rest when it runs.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,37 @@ import argparse
 import os
 import tempfile
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from torch import Tensor, nn
+
     from .models.inpainter import Inpainter
 
 
 CLOUD_FIRST = (
-    'RandomCloudShadow paints the cloud before its shadow (default: the shadow first)'
+    'RandomCloudShadow paints the cloud before its shadow (default: shadow first)'
 )
+DEVICE = 'torch device to run on (default: cuda when available, else cpu)'
+SEED = 'random seed'
+#: Colour of nodata mask pixels (:data:`~torchgeo_csia.datasets.IGNORE_INDEX`).
+NODATA_COLOR = (1.0, 0.0, 1.0)
+#: Titles of the CSIA modes the demo runs, by class name.
+DEMO_MODES = {
+    'RandomCloudShadow': 'cloud + shadow',
+    'RandomShadowForClouds': 'shadow for clouds',
+    'RandomSnow': 'snow',
+}
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _device(args: argparse.Namespace) -> str:
@@ -24,27 +50,106 @@ def _device(args: argparse.Namespace) -> str:
     return str(args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
 
 
+def _scene_of(dataset: Any, bounds: Tensor) -> str:
+    """Id of the scene whose footprint holds the centre of a sample's bounds."""
+    import shapely
+
+    x0, x1, _, y0, y1 = bounds.tolist()[:5]
+    centre = shapely.Point((x0 + x1) / 2, (y0 + y1) / 2)
+    hits = dataset.index[dataset.index.geometry.intersects(centre)]
+    return str(hits['scene'].iloc[0]) if len(hits) else '?'
+
+
+def demo_figure(
+    before: dict[str, Tensor],
+    after: dict[str, Tensor],
+    scenes: Sequence[str],
+    modes: Sequence[Sequence[str]],
+) -> Figure:
+    """The demo's figure: each sample's image and mask before and after CSIA.
+
+    One column per sample, titled with its scene and the CSIA modes that changed it.
+    Both images of a column share one intensity scale (the before image's 1st-99th
+    percentiles over all bands), so a painted structure shows as it compares with
+    its scene; masks are drawn in the ``csia`` colours with a legend, nodata
+    (:data:`~torchgeo_csia.datasets.IGNORE_INDEX`) in magenta, inserted structures
+    outlined in red.
+
+    Args:
+        before: normalised batch (``image`` ``B x C x H x W`` in [0, 1], ``mask``).
+        after: the same batch after the CSIA modes.
+        scenes: scene id per sample.
+        modes: per sample, the names of the modes that changed it.
+
+    Returns:
+        The figure.
+    """
+    import textwrap
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.patches import Patch
+
+    from .datasets import IGNORE_INDEX, SPARCS
+
+    n = len(before['image'])
+    fig, axs = plt.subplots(4, n, figsize=(2.6 * n, 11.4), squeeze=False)
+    cmap = SPARCS.colormap('csia').with_extremes(bad=NODATA_COLOR)
+    for i in range(n):
+        changed = (after['mask'][i] != before['mask'][i]).numpy()
+        # one intensity scale per column: the before panel's 1-99th percentiles
+        shown = before['image'][i, :3].permute(1, 2, 0).numpy()
+        lo, hi = np.percentile(shown, (1, 99))
+        hi = max(hi, lo + 1e-6)
+        for row, batch in enumerate((before, after)):
+            img = batch['image'][i, :3].permute(1, 2, 0).numpy()
+            axs[2 * row, i].imshow(np.clip((img - lo) / (hi - lo), 0, 1))
+            mask = np.ma.masked_equal(batch['mask'][i].numpy(), IGNORE_INDEX)
+            axs[2 * row + 1, i].imshow(
+                mask, cmap=cmap, vmin=0, vmax=3, interpolation='none'
+            )
+        if changed.any():
+            for ax in axs[2:, i]:
+                ax.contour(changed, levels=[0.5], colors='red', linewidths=0.8)
+        axs[0, i].set_title(f'before\n{scenes[i]}', fontsize=8)
+        done = ', '.join(modes[i]) if modes[i] else 'unchanged'
+        axs[2, i].set_title(textwrap.fill(f'after: {done}', 32), fontsize=8)
+        for ax in axs[:, i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    legend = [
+        Patch(facecolor=(r / 255, g / 255, b / 255), edgecolor='black', label=name)
+        for (r, g, b), name in zip(
+            SPARCS.colors['csia'], SPARCS.class_schemes['csia'], strict=True
+        )
+    ]
+    legend.append(Patch(facecolor=NODATA_COLOR, edgecolor='black', label='nodata'))
+    legend.append(Patch(facecolor='none', edgecolor='red', label='inserted'))
+    fig.legend(handles=legend, loc='lower center', ncol=len(legend), fontsize=9)
+    fig.suptitle(
+        'CSIA on a SPARCS batch: image and mask before (rows 1-2) and after (rows '
+        '3-4) the CSIA modes named above each column\n'
+        "(each column's images share one intensity scale: the before image's "
+        '1st-99th percentiles)'
+    )
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
 def _demo(args: argparse.Namespace) -> None:
     import matplotlib
 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    import numpy as np
     import torch
     from lightning.pytorch import Trainer
-    from torchgeo.datasets.utils import percentile_normalization
 
     from .datamodules import SPARCSDataModule
     from .datamodules.sparcs import _BatchAugmentation
-    from .datasets import IGNORE_INDEX, SPARCS
     from .datasets.synthetic import write_sample
     from .transforms import RandomCloudShadow, RandomShadowForClouds, RandomSnow
 
     torch.manual_seed(args.seed)
-    if args.image == 'data':
-        raise SystemExit(
-            'the shipped inpainters are 3-band (photo); --image data has no weights'
-        )
     source = 'sparcs' if args.source == 'bank' else 'procedural'
     csia: list[torch.nn.Module] = [
         RandomCloudShadow(
@@ -79,36 +184,23 @@ def _demo(args: argparse.Namespace) -> None:
         dm.trainer = Trainer(accelerator='cpu', logger=False)
         dm.trainer.training = True
         raw = next(iter(dm.train_dataloader()))
-        # before: normalised only; after: the same batch through the CSIA modes
+        scenes = [_scene_of(dm.train_dataset, b) for b in raw['bounds']]
+        # before: normalised only; after: the same batch through the CSIA modes,
+        # one at a time (as the datamodule runs them), noting which changed what
         before = dm.aug(raw)
-        after = _BatchAugmentation(*csia)(dict(before))
-    n = len(before['image'])
-    fig, axs = plt.subplots(4, n, figsize=(2.6 * n, 10.8), squeeze=False)
-    cmap = SPARCS.colormap('csia')
-    for i in range(n):
-        changed = (after['mask'][i] != before['mask'][i]).numpy()
-        for row, (b, title) in enumerate([(before, 'before'), (after, 'after')]):
-            img = b['image'][i, :3].permute(1, 2, 0).numpy()
-            axs[2 * row, i].imshow(np.clip(percentile_normalization(img, 0, 100), 0, 1))
-            mask = np.ma.masked_equal(b['mask'][i].numpy(), IGNORE_INDEX)
-            axs[2 * row + 1, i].imshow(
-                mask, cmap=cmap, vmin=0, vmax=3, interpolation='none'
-            )
-            if row == 1 and changed.any():
-                for ax in axs[2:, i]:
-                    ax.contour(changed, levels=[0.5], colors='red', linewidths=0.8)
-            axs[2 * row, i].set_title(
-                f'{title}' + (' (changed)' if row and changed.any() else '')
-            )
-        for ax in axs[:, i]:
-            ax.axis('off')
-    fig.suptitle(
-        'CSIA on a SPARCS batch: image and mask before (rows 1-2) and after (rows 3-4);'
-        ' red: inserted structures\n'
-        '(mask: grey bg, black shadow, cyan snow, white cloud)'
-    )
-    fig.tight_layout()
+        after = dict(before)
+        modes: list[list[str]] = [[] for _ in scenes]
+        for aug in csia:
+            step = _BatchAugmentation(aug)(dict(after))
+            hit = (step['mask'] != after['mask']).flatten(1).any(1) | (
+                step['image'] != after['image']
+            ).flatten(1).any(1)
+            for i in hit.nonzero().flatten().tolist():
+                modes[i].append(DEMO_MODES.get(type(aug).__name__, type(aug).__name__))
+            after = step
+    fig = demo_figure(before, after, scenes, modes)
     fig.savefig(args.out, dpi=80)
+    plt.close(fig)
     print(f'wrote {args.out}')
 
 
@@ -122,13 +214,12 @@ def _bench(args: argparse.Namespace) -> None:
     from .bench import run
 
     run(
-        batch=args.batch_size,
-        bands=args.bands,
+        batches=args.batches,
         size=args.size,
-        encoder=args.encoder,
         repeat=args.repeat,
         device=args.device,
-        cudnn_benchmark=not args.no_cudnn_benchmark,
+        baseline=args.baseline,
+        authors=not args.no_authors,
     )
 
 
@@ -200,21 +291,90 @@ def _train_inpainter(args: argparse.Namespace) -> None:
     print(f'wrote {path}')
 
 
+def _registered(spec: str, kind: str, option: str) -> Any:
+    """The shipped weights named *spec* (``NAME`` or ``<Enum>.NAME``) of *kind*.
+
+    Args:
+        spec: the option's value, known not to be a file.
+        kind: ``'CSIAInpainter_Weights'`` or ``'CSIASegmenter_Weights'``.
+        option: the option, for the message.
+
+    Raises:
+        SystemExit: If *spec* names no weights of *kind*.
+    """
+    from .models import weights as shipped
+
+    enum = getattr(shipped, kind)
+    prefix, _, name = spec.rpartition('.')
+    if name in enum.__members__ and prefix in ('', kind):
+        return enum.__members__[name]
+    raise SystemExit(
+        f'{option} {spec!r} is neither a file nor one of '
+        f'{[f"{kind}.{m}" for m in enum.__members__]} (or those names without '
+        f'"{kind}.")'
+    )
+
+
+def _check_bands(spec: str, weights: Any, bands: int, option: str) -> None:
+    if len(weights.meta['bands']) != bands:
+        raise SystemExit(
+            f'{option} {spec!r} is for {len(weights.meta["bands"])}-band '
+            f'{weights.meta["image"]!r} images, but the pack holds {bands} bands'
+        )
+
+
+def _inpainter(spec: str, cls: str, bands: int, device: str, option: str) -> Inpainter:
+    """An inpainter of class *cls*: an exported ``.pth`` file or a shipped name."""
+    if os.path.isfile(spec):
+        from .inpainting import load_exported
+
+        return load_exported(spec, bands, device)
+    from .models.weights import load_inpainter
+
+    weights = _registered(spec, 'CSIAInpainter_Weights', option)
+    if weights.meta['class'] != cls:
+        raise SystemExit(
+            f'{option} {spec!r} paints {weights.meta["class"]}, expected a {cls} '
+            'inpainter'
+        )
+    _check_bands(spec, weights, bands, option)
+    return load_inpainter(weights).to(device)
+
+
+def _segmenter(
+    spec: str, bands: int, device: str, option: str = '--weights'
+) -> nn.Module:
+    """A segmenter: a ``train-segmenter`` ``.pth`` file or a shipped name."""
+    if os.path.isfile(spec):
+        from .experiment import load_segmenter
+
+        return load_segmenter(spec, bands, device)
+    from .models.weights import csia_segmenter
+
+    weights = _registered(spec, 'CSIASegmenter_Weights', option)
+    _check_bands(spec, weights, bands, option)
+    return csia_segmenter(weights).to(device).eval()
+
+
 def _evaluate_inpainters(args: argparse.Namespace) -> None:
     import json
 
-    from .inpainting import evaluate, load_exported, load_pack
+    from .inpainting import evaluate, load_pack
 
     device = _device(args)
     pack = load_pack(args.pack, device)
     bands = pack.images.shape[1]
-    models = {
+
+    def name(w: str) -> str:
+        if not os.path.isfile(w):
+            return w.rpartition('.')[2]
         # several weights: name each by its training folder
-        (
-            os.path.basename(os.path.dirname(os.path.abspath(w)))
-            if len(args.weights) > 1
-            else os.path.basename(w).rsplit('-', 1)[0]
-        ): load_exported(w, bands, device)
+        if len(args.weights) > 1:
+            return os.path.basename(os.path.dirname(os.path.abspath(w)))
+        return os.path.basename(w).rsplit('-', 1)[0]
+
+    models = {
+        name(w): _inpainter(w, args.cls, bands, device, '--weights')
         for w in args.weights
     }
     rows = evaluate(pack, models, args.cls, count=args.count)
@@ -236,22 +396,25 @@ def _evaluate_inpainters(args: argparse.Namespace) -> None:
 
 
 def _inpainters(
-    device: str, paths: Sequence[str] | None = None
+    device: str, specs: Sequence[str] | None = None, bands: int = 3
 ) -> dict[str, Inpainter]:
-    """The shipped inpainters, or those exported to *paths* (cloud, shadow, snow)."""
-    from .inpainting import load_exported
-    from .models.weights import load_inpainter
+    """The shipped inpainters, or the three of *specs* (cloud, shadow, snow).
 
+    Each of *specs* is an exported ``.pth`` file or a shipped weights name.
+    """
     classes = ('cloud', 'shadow', 'snow')
-    if paths:
+    if specs:
         return {
-            c: load_exported(p, 3, device) for c, p in zip(classes, paths, strict=True)
+            c: _inpainter(p, c, bands, device, '--inpainters')
+            for c, p in zip(classes, specs, strict=True)
         }
-    return {c: load_inpainter(f'{c.upper()}_SPARCS_PHOTO').to(device) for c in classes}
+    return {
+        c: _inpainter(f'{c.upper()}_SPARCS_PHOTO', c, bands, device, '--inpainters')
+        for c in classes
+    }
 
 
 def _train_segmenter(args: argparse.Namespace) -> None:
-
     from .experiment import SegConfig, confusion, dump, iou, train_segmenter
     from .inpainting import export, load_pack
 
@@ -270,7 +433,9 @@ def _train_segmenter(args: argparse.Namespace) -> None:
         encoder=args.encoder,
     )
     inpainters = (
-        _inpainters(device, args.inpainters) if args.variant == 'csia' else None
+        _inpainters(device, args.inpainters, pack.images.shape[1])
+        if args.variant == 'csia'
+        else None
     )
     model, log = train_segmenter(
         pack,
@@ -298,17 +463,18 @@ def _train_segmenter(args: argparse.Namespace) -> None:
 def _realism(args: argparse.Namespace) -> None:
     import torch
 
-    from .experiment import dump, load_segmenter, realism
+    from .experiment import dump, realism
     from .inpainting import load_pack
 
     device = _device(args)
     pack = load_pack(args.pack, device)
-    model = load_segmenter(args.weights, pack.images.shape[1], device)
+    bands = pack.images.shape[1]
+    model = _segmenter(args.weights, bands, device)
     scenes = pack.split(*args.splits)
     result, shots = realism(
         pack,
         model,
-        _inpainters(device, args.inpainters),
+        _inpainters(device, args.inpainters, bands),
         args.source,
         scenes,
         count=args.count,
@@ -344,7 +510,7 @@ def _reach(args: argparse.Namespace) -> None:
     from .inpainting import load_pack
 
     pack = load_pack(args.pack)
-    nets = _inpainters('cpu', args.inpainters)
+    nets = _inpainters('cpu', args.inpainters, pack.images.shape[1])
     rows = []
     print('| p | min_free | mode | eligible | changed |')
     print('|---|---|---|---|---|')
@@ -372,8 +538,7 @@ def _reach(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-
-    from .experiment import confusion, confusion_figure, dump, iou, load_segmenter
+    from .experiment import CLASSES, confusion, confusion_figure, dump, iou
     from .inpainting import load_pack
 
     device = _device(args)
@@ -385,35 +550,28 @@ def _evaluate(args: argparse.Namespace) -> None:
             folder = os.path.join(tmp, 'pack')
             pack_scenes(args.root, folder)
         pack = load_pack(folder, device)
-    if os.path.exists(args.weights):
-        model = load_segmenter(args.weights, pack.images.shape[1], device)
-    else:
-        from .models.weights import CSIASegmenter_Weights, csia_segmenter
-
-        name = args.weights.rsplit('.', 1)[-1]
-        if name not in CSIASegmenter_Weights.__members__:
-            raise SystemExit(
-                f'--weights {args.weights!r} is neither a file nor one of '
-                f'{list(CSIASegmenter_Weights.__members__)}'
-            )
-        model = csia_segmenter(CSIASegmenter_Weights.__members__[name]).to(device)
+    model = _segmenter(args.weights, pack.images.shape[1], device)
     splits = {'heldout': ('val', 'test'), 'all': ('train', 'val', 'test')}
     scenes = pack.split(*splits.get(args.split, (args.split,)))
     if not scenes:
         raise SystemExit(f'no scene of split {args.split!r} in the pack')
     conf = confusion(model, pack, scenes)
     scores = iou(conf)
-    present = conf.sum(1)
+    present = (conf.sum(1) > 0).tolist()
     lines = [
         f'{len(scenes)} scenes ({args.split}), full-scene sliding-window inference',
         '',
         '| class | IoU | recall |',
         '|---|---|---|',
     ]
-    for i, c in enumerate(('background', 'shadow', 'snow', 'cloud')):
-        iou_s = f'{scores[c]:.3f}' if present[i] else 'n/a (absent)'
-        lines.append(f'| {c} | {iou_s} | {scores["recall_" + c]:.3f} |')
-    lines.append(f'| mean | {scores["mean"]:.3f} | |')
+    for i, c in enumerate(CLASSES):
+        if present[i]:
+            lines.append(f'| {c} | {scores[c]:.3f} | {scores["recall_" + c]:.3f} |')
+        else:
+            lines.append(f'| {c} | n/a (absent) | n/a |')
+    lines.append(
+        f'| mean of the {sum(present)} present classes | {scores["mean"]:.3f} | |'
+    )
     lines += ['', 'confusion (rows true, columns predicted):', '']
     lines += ['    ' + ' '.join(f'{v:>10d}' for v in row) for row in conf.tolist()]
     table = '\n'.join(lines)
@@ -432,92 +590,156 @@ def _add_inpainters(parser: argparse.ArgumentParser, use: str) -> None:
         '--inpainters',
         nargs=3,
         metavar=('CLOUD', 'SHADOW', 'SNOW'),
-        help=f'exported inpainter .pth files {use} (default: the shipped weights)',
+        help=f'inpainters {use}, each an exported .pth file from train-inpainter or '
+        'a shipped CSIAInpainter_Weights name (default: the shipped weights)',
     )
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of ``torchgeo-csia``.
+def _add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--device', help=DEVICE)
 
-    Args:
-        argv: arguments (defaults to ``sys.argv[1:]``).
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``torchgeo-csia`` (standard library only, fast).
+
+    Returns:
+        The parser; each subcommand's function is its ``func`` default.
     """
     parser = argparse.ArgumentParser(
-        prog='torchgeo-csia', description='CSIA augmentations for TorchGeo'
+        prog='torchgeo-csia',
+        description='CSIA augmentations for TorchGeo',
+        formatter_class=_Formatter,
     )
-    sub = parser.add_subparsers(dest='command', required=True)
+    sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
 
-    demo = sub.add_parser(
-        'demo', help='a SPARCS training batch before and after CSIA, as a figure'
+    def command(name: str, about: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, help=about, description=about, formatter_class=_Formatter
+        )
+
+    segmenter_weights = (
+        'segmenter: a .pth file from train-segmenter or a shipped '
+        'CSIASegmenter_Weights name (BASE_SPARCS_PHOTO, CSIA_SPARCS_PHOTO)'
     )
-    demo.add_argument('--root', help='SPARCS folder (default: a generated sample)')
-    demo.add_argument('--image', choices=['data', 'photo'], default='photo')
-    demo.add_argument('--batch-size', type=int, default=6)
-    demo.add_argument('--patch-size', type=int, default=256)
+
+    demo = command('demo', 'a SPARCS training batch before and after CSIA, as a figure')
+    demo.add_argument(
+        '--root',
+        help='SPARCS folder (the sending/ folder of l8cloudmasks.zip); default: a '
+        'generated 6-scene sample',
+    )
+    demo.add_argument(
+        '--image',
+        choices=['photo'],
+        default='photo',
+        help='image type: the 3-band _photo.png quicklooks (the shipped inpainters '
+        'are 3-band; there are no 10-band weights)',
+    )
+    demo.add_argument('--batch-size', type=int, default=6, help='samples drawn')
+    demo.add_argument('--patch-size', type=int, default=256, help='patch size (px)')
     demo.add_argument('--out', default='demo.png', help='figure to write')
-    demo.add_argument('--p', type=float, default=1.0, help='CSIA probability')
-    demo.add_argument('--min-free', type=float, default=0.3, help='CSIA reach')
-    demo.add_argument('--source', choices=['bank', 'procedural'], default='bank')
-    demo.add_argument('--seed', type=int, default=0)
+    demo.add_argument(
+        '--p', type=float, default=1.0, help='CSIA probability per mode (snow: half)'
+    )
+    demo.add_argument(
+        '--min-free',
+        type=float,
+        default=0.3,
+        help='least background share that makes a patch eligible (the reach)',
+    )
+    demo.add_argument(
+        '--source',
+        choices=['bank', 'procedural'],
+        default='bank',
+        help='structure shapes: the shipped bank of real SPARCS masks or procedural',
+    )
+    demo.add_argument('--seed', type=int, default=0, help=SEED)
     demo.set_defaults(func=_demo)
 
-    bench = sub.add_parser(
-        'bench-data', help='patches/s of SPARCS against TorchGeo L8Biome'
-    )
-    bench.add_argument('--scenes', type=int, default=4)
-    bench.add_argument('--size', type=int, default=1000)
-    bench.add_argument('--patches', type=int, default=300)
+    bench = command('bench-data', 'patches/s of SPARCS against TorchGeo L8Biome')
+    bench.add_argument('--scenes', type=int, default=4, help='generated scenes')
+    bench.add_argument('--size', type=int, default=1000, help='scene size (px)')
+    bench.add_argument('--patches', type=int, default=300, help='patches per run')
     bench.set_defaults(func=_bench_data)
 
-    gpu = sub.add_parser(
-        'bench', help="CSIA img/s per mode against the authors' per-sample pattern"
+    gpu = command(
+        'bench',
+        'what CSIA costs next to the training step it serves (the shipped '
+        "inpainters and setting, per mode and chained), against the authors' "
+        'per-sample pattern and Kornia peers',
     )
-    gpu.add_argument('--batch-size', type=int, default=32)
-    gpu.add_argument('--bands', type=int, default=10)
-    gpu.add_argument('--size', type=int, default=256)
-    gpu.add_argument('--encoder', default='tu-efficientnet_b0')
-    gpu.add_argument('--repeat', type=int, default=10)
-    gpu.add_argument('--device', help='default: cuda when available')
-    gpu.add_argument('--no-cudnn-benchmark', action='store_true')
+    gpu.add_argument(
+        '--batches', type=int, nargs='+', default=[32, 128], help='batch sizes'
+    )
+    gpu.add_argument('--size', type=int, default=256, help='patch size (px)')
+    gpu.add_argument(
+        '--repeat', type=int, default=20, help='timed calls per row (the median)'
+    )
+    _add_device(gpu)
+    gpu.add_argument(
+        '--baseline',
+        help='import name of another copy of this package (an earlier commit, say) '
+        'whose transforms are timed beside these, with the same networks',
+    )
+    gpu.add_argument(
+        '--no-authors',
+        action='store_true',
+        help="skip the authors' per-sample pattern (slow on the CPU)",
+    )
     gpu.set_defaults(func=_bench)
 
-    bank = sub.add_parser(
-        'build-bank', help='cut cloud/shadow pairs and snow masks from SPARCS labels'
+    bank = command(
+        'build-bank', 'cut cloud/shadow pairs and snow masks from SPARCS labels'
     )
     bank.add_argument('--root', required=True, help='SPARCS folder')
-    bank.add_argument('--split', default='train')
-    bank.add_argument('--size', type=int, default=256)
+    bank.add_argument('--split', default='train', help='scenes of this split only')
+    bank.add_argument('--size', type=int, default=256, help='mask size (px)')
     bank.add_argument('--limit', type=int, default=400, help='most entries per kind')
-    bank.add_argument('--out', default='structure_bank.npz')
+    bank.add_argument('--out', default='structure_bank.npz', help='bank file to write')
     bank.set_defaults(func=_build_bank)
 
-    pack = sub.add_parser(
-        'pack', help='pack SPARCS scenes for training away from the geo stack'
-    )
+    pack = command('pack', 'pack SPARCS scenes for training away from the geo stack')
     pack.add_argument('--root', required=True, help='SPARCS folder')
-    pack.add_argument('--image', choices=['data', 'photo'], default='photo')
+    pack.add_argument(
+        '--image',
+        choices=['data', 'photo'],
+        default='photo',
+        help='image type: 10-band _data.tif or 3-band _photo.png',
+    )
     pack.add_argument('--out', required=True, help='pack folder to write')
     pack.set_defaults(func=_pack)
 
-    tr = sub.add_parser('train-inpainter', help='train a CSIA inpainter on a pack')
+    tr = command('train-inpainter', 'train a CSIA inpainter on a pack')
     tr.add_argument('--pack', required=True, help='folder written by "pack"')
     tr.add_argument(
-        '--class', dest='cls', choices=['cloud', 'shadow', 'snow'], required=True
+        '--class',
+        dest='cls',
+        choices=['cloud', 'shadow', 'snow'],
+        required=True,
+        help='class the inpainter paints',
     )
     tr.add_argument('--out', required=True, help='checkpoint and weights folder')
-    tr.add_argument('--steps', type=int, default=2000)
-    tr.add_argument('--batch-size', type=int, default=32)
-    tr.add_argument('--size', type=int, default=256)
-    tr.add_argument('--lr', type=float, default=1e-3)
+    tr.add_argument('--steps', type=int, default=2000, help='training steps')
+    tr.add_argument('--batch-size', type=int, default=32, help='batch size')
+    tr.add_argument('--size', type=int, default=256, help='crop size (px)')
+    tr.add_argument('--lr', type=float, default=1e-3, help='peak learning rate')
     tr.add_argument(
         '--texture', type=float, default=1.0, help='weight of the gradient L1'
     )
     tr.add_argument('--dilate', type=int, default=4, help='hole dilation in pixels')
-    tr.add_argument('--encoder', default='tu-tinynet_c')
+    tr.add_argument('--encoder', default='tu-tinynet_c', help='U-Net++ encoder (smp)')
     tr.add_argument(
-        '--decoder-channels', type=int, nargs='+', default=[128, 64, 32, 16, 16]
+        '--decoder-channels',
+        type=int,
+        nargs='+',
+        default=[128, 64, 32, 16, 16],
+        help='U-Net++ decoder widths',
     )
-    tr.add_argument('--no-hole-channel', action='store_true')
+    tr.add_argument(
+        '--no-hole-channel',
+        action='store_true',
+        help='give the network no hole-mask input channel',
+    )
     tr.add_argument(
         '--condition',
         choices=['none', 'class', 'sample'],
@@ -531,7 +753,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=0.0,
         help='weight of the adversarial term (a patch critic; 0 = none)',
     )
-    tr.add_argument('--critic-width', type=int, default=32)
+    tr.add_argument(
+        '--critic-width',
+        type=int,
+        default=32,
+        help="channels of the critic's first layer",
+    )
     tr.add_argument(
         '--share',
         type=float,
@@ -572,77 +799,107 @@ def main(argv: Sequence[str] | None = None) -> None:
         help='export a moving average of the weights with this decay (0 = off)',
     )
     tr.add_argument('--init', help='exported .pth to start from (fine-tuning)')
-    tr.add_argument('--seed', type=int, default=0)
-    tr.add_argument('--max-minutes', type=float)
+    tr.add_argument('--seed', type=int, default=0, help=SEED)
+    tr.add_argument(
+        '--max-minutes', type=float, help='stop after this long (default: no limit)'
+    )
     tr.add_argument(
         '--restart', action='store_true', help='ignore a checkpoint in --out'
     )
-    tr.add_argument('--device')
+    _add_device(tr)
     tr.set_defaults(func=_train_inpainter)
 
-    ev = sub.add_parser(
+    ev = command(
         'evaluate-inpainters',
-        help='hole reconstruction on held-out scenes against mean and diffusion fills',
+        'hole reconstruction on held-out scenes against mean and diffusion fills',
     )
-    ev.add_argument('--pack', required=True)
+    ev.add_argument('--pack', required=True, help='folder written by "pack"')
     ev.add_argument(
-        '--class', dest='cls', choices=['cloud', 'shadow', 'snow'], required=True
+        '--class',
+        dest='cls',
+        choices=['cloud', 'shadow', 'snow'],
+        required=True,
+        help='class to paint',
     )
     ev.add_argument(
-        '--weights', nargs='+', required=True, help='.pth files from train-inpainter'
+        '--weights',
+        nargs='+',
+        required=True,
+        help='inpainters: .pth files from train-inpainter or shipped '
+        'CSIAInpainter_Weights names (CLOUD_SPARCS_PHOTO, ...)',
     )
     ev.add_argument('--count', type=int, default=256, help='held-out crops')
     ev.add_argument('--json', help='append the rows to this file')
     ev.add_argument('--figure', help='write held-out before/after patches (PNG) here')
-    ev.add_argument('--device')
+    _add_device(ev)
     ev.set_defaults(func=_evaluate_inpainters)
 
-    seg = sub.add_parser(
-        'train-segmenter', help='train a BASE or CSIA U-Net++ on a pack, then score it'
+    seg = command(
+        'train-segmenter', 'train a BASE or CSIA U-Net++ on a pack, then score it'
     )
-    seg.add_argument('--pack', required=True)
-    seg.add_argument('--variant', choices=['base', 'csia'], default='base')
-    seg.add_argument('--seed', type=int, default=0)
-    seg.add_argument('--steps', type=int, default=2500)
-    seg.add_argument('--batch-size', type=int, default=32)
-    seg.add_argument('--size', type=int, default=256)
-    seg.add_argument('--lr', type=float, default=2e-3)
+    seg.add_argument('--pack', required=True, help='folder written by "pack"')
+    seg.add_argument(
+        '--variant',
+        choices=['base', 'csia'],
+        default='base',
+        help='BASE (flips only) or CSIA (the CSIA modes, then flips)',
+    )
+    seg.add_argument('--seed', type=int, default=0, help=SEED)
+    seg.add_argument('--steps', type=int, default=2500, help='training steps')
+    seg.add_argument('--batch-size', type=int, default=32, help='batch size')
+    seg.add_argument('--size', type=int, default=256, help='crop size (px)')
+    seg.add_argument('--lr', type=float, default=2e-3, help='peak learning rate')
     seg.add_argument('--p', type=float, default=0.5, help='CSIA probability per mode')
-    seg.add_argument('--min-free', type=float, default=0.25, help='CSIA reach')
-    seg.add_argument('--encoder', default='tu-efficientnet_b0')
+    seg.add_argument(
+        '--min-free',
+        type=float,
+        default=0.25,
+        help='least background share that makes a crop eligible (the reach)',
+    )
+    seg.add_argument(
+        '--encoder', default='tu-efficientnet_b0', help='U-Net++ encoder (smp)'
+    )
     seg.add_argument('--cloud-first', action='store_true', help=CLOUD_FIRST)
     _add_inpainters(seg, 'for CSIA')
-    seg.add_argument('--max-minutes', type=float)
-    seg.add_argument('--out', required=True)
-    seg.add_argument('--device')
+    seg.add_argument(
+        '--max-minutes', type=float, help='stop after this long (default: no limit)'
+    )
+    seg.add_argument('--out', required=True, help='weights folder')
+    _add_device(seg)
     seg.set_defaults(func=_train_segmenter)
 
-    rl = sub.add_parser(
-        'realism',
-        help='share of painted pixels a segmenter labels as the painted class',
+    rl = command(
+        'realism', 'share of painted pixels a segmenter labels as the painted class'
     )
-    rl.add_argument('--pack', required=True)
-    rl.add_argument('--weights', required=True, help='segmenter .pth (BASE)')
-    rl.add_argument('--splits', nargs='+', default=['val', 'test'])
-    rl.add_argument('--source', default='sparcs', help="'sparcs' bank or 'procedural'")
-    rl.add_argument('--count', type=int, default=256)
-    rl.add_argument('--size', type=int, default=256, help='crop size')
+    rl.add_argument('--pack', required=True, help='folder written by "pack"')
+    rl.add_argument(
+        '--weights', required=True, help=segmenter_weights + ', trained without CSIA'
+    )
+    rl.add_argument(
+        '--splits', nargs='+', default=['val', 'test'], help='scenes of these splits'
+    )
+    rl.add_argument(
+        '--source',
+        default='sparcs',
+        help="structure shapes: 'sparcs' (the shipped bank) or 'procedural'",
+    )
+    rl.add_argument('--count', type=int, default=256, help='crops painted')
+    rl.add_argument('--size', type=int, default=256, help='crop size (px)')
     rl.add_argument(
         '--min-free', type=float, default=0.95, help='least background share of a crop'
     )
     _add_inpainters(rl, 'that paint')
-    rl.add_argument('--out', default='realism.json')
+    rl.add_argument('--out', default='realism.json', help='write the shares here')
     rl.add_argument('--cloud-first', action='store_true', help=CLOUD_FIRST)
     rl.add_argument('--examples', help='write example crops (torch file) here')
     rl.add_argument('--figure', help='write painted-beside-real examples (PNG) here')
-    rl.add_argument('--device')
+    _add_device(rl)
     rl.set_defaults(func=_realism)
 
-    rc = sub.add_parser(
-        'reach',
-        help='share of training crops each CSIA mode may change and changes',
+    rc = command(
+        'reach', 'share of training crops each CSIA mode may change and changes'
     )
-    rc.add_argument('--pack', required=True)
+    rc.add_argument('--pack', required=True, help='folder written by "pack"')
     rc.add_argument(
         '--p', type=float, nargs='+', default=[0.25, 0.5, 0.8], help='probabilities'
     )
@@ -653,36 +910,44 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=[0.25, 0.5, 1.0],
         help='least background share that makes a crop eligible (the reach)',
     )
-    rc.add_argument('--source', default='sparcs', help="'sparcs' bank or 'procedural'")
+    rc.add_argument(
+        '--source',
+        default='sparcs',
+        help="structure shapes: 'sparcs' (the shipped bank) or 'procedural'",
+    )
     rc.add_argument('--count', type=int, default=1024, help='training crops drawn')
-    rc.add_argument('--size', type=int, default=256, help='crop size')
+    rc.add_argument('--size', type=int, default=256, help='crop size (px)')
     _add_inpainters(rc, 'whose margins count (no network runs)')
     rc.add_argument('--cloud-first', action='store_true', help=CLOUD_FIRST)
-    rc.add_argument('--seed', type=int, default=0)
+    rc.add_argument('--seed', type=int, default=0, help=SEED)
     rc.add_argument('--out', help='write the rows as JSON here')
     rc.set_defaults(func=_reach)
 
-    evl = sub.add_parser(
+    evl = command(
         'evaluate',
-        help='per-class IoU, mean IoU and confusion of a segmenter over full scenes',
+        'per-class IoU, mean IoU and confusion of a segmenter over full scenes',
     )
     src = evl.add_mutually_exclusive_group(required=True)
-    src.add_argument('--pack', help='a pack from "pack"')
+    src.add_argument('--pack', help='folder written by "pack"')
     src.add_argument('--root', help='a SPARCS folder (packed on the fly)')
-    evl.add_argument(
-        '--weights',
-        required=True,
-        help='segmenter .pth from train-segmenter, or a CSIASegmenter_Weights name',
-    )
+    evl.add_argument('--weights', required=True, help=segmenter_weights)
     evl.add_argument(
         '--split', default='test', help='train, val, test, heldout (val+test) or all'
     )
     evl.add_argument('--out', help='write the table here (and its JSON beside)')
     evl.add_argument('--figure', help='write the confusion matrix (PNG) here')
-    evl.add_argument('--device')
+    _add_device(evl)
     evl.set_defaults(func=_evaluate)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of ``torchgeo-csia``.
+
+    Args:
+        argv: arguments (defaults to ``sys.argv[1:]``).
+    """
+    args = build_parser().parse_args(argv)
     args.func(args)
 
 

@@ -106,13 +106,19 @@ def confusion(model: nn.Module, pack: Pack, scenes: list[int]) -> Tensor:
 
 
 def iou(conf: Tensor) -> dict[str, float]:
-    """Per-class IoU, mean IoU and per-class recall from a confusion matrix."""
+    """Per-class IoU, mean IoU and per-class recall from a confusion matrix.
+
+    A class absent from the truth (an empty row of *conf*) has IoU and recall 0 but
+    is left out of ``'mean'``, which averages the present classes only (NaN when
+    none is present): a split without snow is not scored as if snow were missed.
+    """
     c = conf.double()
     tp = c.diag()
     ious = tp / (c.sum(0) + c.sum(1) - tp).clamp(min=1)
     recall = tp / c.sum(1).clamp(min=1)
+    present = c.sum(1) > 0
     out = {name: ious[i].item() for i, name in enumerate(CLASSES)}
-    out['mean'] = ious.mean().item()
+    out['mean'] = ious[present].mean().item() if present.any() else math.nan
     out.update({f'recall_{name}': recall[i].item() for i, name in enumerate(CLASSES)})
     return out
 
@@ -403,7 +409,8 @@ def reach(
                 mask = mode(mask, data_keys=['mask'])
             t = tally[type(mode).__name__]
             t[0] += mode._params['eligible'].sum().item()
-            t[1] += len(mode._params['indices'])
+            # the painted samples: the selected ones within the mode's capacity
+            t[1] += mode._params['valid'].sum().item()
     return {
         k: {'eligible': e / count, 'changed': c / count} for k, (e, c) in tally.items()
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# On the GPU machine: the CSIA benchmark, with and without cuDNN's benchmark mode.
+# On the GPU machine: the CSIA benchmark (what ships, side by side; records in
+# docs/results/bench-*.md).
 set -uo pipefail
 source "$(dirname "$0")/setup.sh"
 $CLI bench 2>&1 | grep -v Warning
-$CLI bench --no-cudnn-benchmark 2>&1 | grep -v Warning

@@ -208,6 +208,8 @@ class _CSIABase(K.RandomTransplantation):  # type: ignore[misc]
 
     #: inpainters by class index (``ModuleDict`` keys are strings)
     nets: nn.ModuleDict
+    #: on CUDA, run the networks channels-last
+    channels_last = True
 
     def __init__(
         self,
@@ -432,23 +434,18 @@ class _CSIABase(K.RandomTransplantation):  # type: ignore[misc]
         p = next(net.parameters(), None)
         if p is not None and p.device != image.device:
             net.to(image.device)
-        if image.is_cuda and not getattr(net, '_channels_last', False):
+        last = image.is_cuda and self.channels_last
+        if last and not getattr(net, '_channels_last', False):
             net.to(memory_format=torch.channels_last)
             setattr(net, '_channels_last', True)  # noqa: B010
         if image.is_cuda and self.cuda_graphs:
-            key = (
-                id(net),
-                tuple(image.shape),
-                image.dtype,
-                image.device,
-                self.autocast,
-            )
+            key = (id(net), image.shape, image.dtype, image.device, self.autocast, last)
             if key not in self._graphs:
-                self._graphs[key] = _GraphedFill(net, image, hole, self.autocast)
+                self._graphs[key] = _GraphedFill(net, image, hole, self.autocast, last)
             fill = self._graphs[key](image, hole)
         else:
             with torch.inference_mode():
-                fill = _forward(net, image, hole, self.autocast)
+                fill = _forward(net, image, hole, self.autocast, last)
         # a normal tensor again, so the batch can feed a training step's autograd
         out: Tensor = fill.clone().to(image.dtype)
         return out
@@ -486,10 +483,14 @@ class _CSIABase(K.RandomTransplantation):  # type: ignore[misc]
 
 
 def _forward(
-    net: Inpainter, image: Tensor, hole: Tensor, autocast: torch.dtype | None
+    net: Inpainter,
+    image: Tensor,
+    hole: Tensor,
+    autocast: torch.dtype | None,
+    channels_last: bool = False,
 ) -> Tensor:
-    """One forward pass of *net*, channels-last on CUDA, under *autocast*."""
-    x = image.contiguous(memory_format=torch.channels_last) if image.is_cuda else image
+    """One forward pass of *net* under *autocast*."""
+    x = image.contiguous(memory_format=torch.channels_last) if channels_last else image
     if autocast is None:
         out: Tensor = net(x, hole)
         return out
@@ -507,18 +508,23 @@ class _GraphedFill:
     """
 
     def __init__(
-        self, net: Inpainter, image: Tensor, hole: Tensor, autocast: torch.dtype | None
+        self,
+        net: Inpainter,
+        image: Tensor,
+        hole: Tensor,
+        autocast: torch.dtype | None,
+        channels_last: bool,
     ) -> None:
         self.image, self.hole = image.clone(), hole.clone()
         stream = torch.cuda.Stream(image.device)  # type: ignore[no-untyped-call]
         stream.wait_stream(torch.cuda.current_stream(image.device))
         with torch.inference_mode(), torch.cuda.stream(stream):
             for _ in range(3):  # cuDNN picks its algorithms before the capture
-                _forward(net, self.image, self.hole, autocast)
+                _forward(net, self.image, self.hole, autocast, channels_last)
         torch.cuda.current_stream(image.device).wait_stream(stream)
         self.graph = torch.cuda.CUDAGraph()
         with torch.inference_mode(), torch.cuda.graph(self.graph):
-            self.out = _forward(net, self.image, self.hole, autocast)
+            self.out = _forward(net, self.image, self.hole, autocast, channels_last)
 
     def __call__(self, image: Tensor, hole: Tensor) -> Tensor:
         self.image.copy_(image)
