@@ -165,6 +165,14 @@ def test_bench_data_small(capsys) -> None:
     assert 'SPARCS usgs (_mask.png)' in table
 
 
+def test_bench_data_loader(usgs_root: str, capsys) -> None:
+    from torchgeo_csia.bench_data import loader
+
+    rows = loader(usgs_root, workers=(0, 1), batch_size=2, patch_size=64, batches=2)
+    assert [n for n, _ in rows] == [0, 1] and all(rate > 0 for _, rate in rows)
+    assert '| workers | patches/s |' in capsys.readouterr().out
+
+
 @pytest.fixture(scope='module')
 def packs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     root = tmp_path_factory.mktemp('packs')

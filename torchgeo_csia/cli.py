@@ -207,6 +207,11 @@ def _demo(args: argparse.Namespace) -> None:
 def _bench_data(args: argparse.Namespace) -> None:
     from .bench_data import run
 
+    if args.root is not None:
+        from .bench_data import loader
+
+        loader(args.root, workers=args.workers, batches=args.batches)
+        return
     run(count=args.scenes, size=args.size, patches=args.patches)
 
 
@@ -660,6 +665,20 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument('--scenes', type=int, default=4, help='generated scenes')
     bench.add_argument('--size', type=int, default=1000, help='scene size (px)')
     bench.add_argument('--patches', type=int, default=300, help='patches per run')
+    bench.add_argument(
+        '--root',
+        help='a real SPARCS folder: time the datamodule loader on it instead',
+    )
+    bench.add_argument(
+        '--workers',
+        type=int,
+        nargs='+',
+        default=[0, 4, 8, 15],
+        help='loader worker counts (with --root)',
+    )
+    bench.add_argument(
+        '--batches', type=int, default=20, help='timed batches a row (with --root)'
+    )
     bench.set_defaults(func=_bench_data)
 
     gpu = command(
