@@ -53,7 +53,8 @@ for name, (_, enum) in MODELS.items():
         get_model(name, weights=w)
         print(f'ok {member} ({Path(w.url).name}, {len(state)} tensors)')
         count += 1
-bank = weights.sparcs_bank()
+from torchgeo_csia.transforms.sources import sparcs_bank
+bank = sparcs_bank()
 assert len(bank.pairs) > 0
 print(f'ok structure bank ({len(bank.pairs)} pairs); {count} weights from {found}')
 PY

@@ -244,8 +244,8 @@ def run(
         CSIAInpainter_Weights,
         CSIASegmenter_Weights,
         load_inpainter,
-        sparcs_bank,
     )
+    from .transforms.sources import sparcs_bank
 
     dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     torch.backends.cudnn.benchmark = True
@@ -426,7 +426,7 @@ def run(
             )
             with sun_geometry(ours, free['sun_azimuth'], free['sun_elevation']):
                 ours(free['image'], free['mask'])
-            hole = ours._params['paint'].any(0)
+            hole = ours.last_params['paint'].any(0)
             nets = [shipped['shadow'], shipped['cloud']]
             rows.append(
                 _measure(

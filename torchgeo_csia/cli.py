@@ -1,7 +1,8 @@
 """The ``torchgeo-csia`` command.
 
-Building the parser imports nothing beyond the standard library, so ``--help`` answers
-at once; each subcommand imports torch, TorchGeo and the rest when it runs.
+Building the parser imports nothing beyond the standard library (and the package's
+own :mod:`~torchgeo_csia.constants`), so ``--help`` answers at once; each subcommand
+imports torch, TorchGeo and the rest when it runs.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import os
 import tempfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from .constants import CLASSES, STRUCTURES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -407,7 +410,7 @@ def _inpainters(
 
     Each of *specs* is an exported ``.pth`` file or a shipped weights name.
     """
-    classes = ('cloud', 'shadow', 'snow')
+    classes = STRUCTURES
     if specs:
         return {
             c: _inpainter(p, c, bands, device, '--inpainters')
@@ -499,7 +502,7 @@ def _realism(args: argparse.Namespace) -> None:
         'recall on real | ratio painted | ratio moved |'
     )
     print('|---|---|---|---|---|---|')
-    for c in ('cloud', 'shadow', 'snow'):
+    for c in STRUCTURES:
         moved = result.get('pasted_' + c)
         ratio = result.get('ratio_pasted_' + c)
         print(
@@ -543,7 +546,7 @@ def _reach(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from .experiment import CLASSES, confusion, confusion_figure, dump, iou
+    from .experiment import confusion, confusion_figure, dump, iou
     from .inpainting import load_pack
 
     device = _device(args)
@@ -733,7 +736,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument(
         '--class',
         dest='cls',
-        choices=['cloud', 'shadow', 'snow'],
+        choices=list(STRUCTURES),
         required=True,
         help='class the inpainter paints',
     )
@@ -836,7 +839,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         '--class',
         dest='cls',
-        choices=['cloud', 'shadow', 'snow'],
+        choices=list(STRUCTURES),
         required=True,
         help='class to paint',
     )

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .constants import CLASSES, IGNORE_INDEX, STRUCTURES
 from .inpainting import FREE, Pack, crop_batch, crop_sites, crops, pick
 from .models.inpainter import Inpainter
 from .models.segmenter import segmenter
@@ -27,7 +28,7 @@ from .transforms import (
     StructureSource,
     sun_geometry,
 )
-from .transforms.csia import _CSIABase
+from .transforms.csia import CSIAAugmentationBase
 from .transforms.structures import (
     BACKGROUND,
     CLOUD,
@@ -37,8 +38,6 @@ from .transforms.structures import (
     random_flips,
     transplant,
 )
-
-CLASSES = ('background', 'shadow', 'snow', 'cloud')
 
 
 def random_batch(
@@ -142,7 +141,7 @@ class SegConfig:
 
 def csia_modes(
     cfg: SegConfig, inpainters: dict[str, Inpainter], source: StructureSource | str
-) -> list[_CSIABase]:
+) -> list[CSIAAugmentationBase]:
     """The CSIA modes the shipped inpainters support, at the config's p and reach."""
     bf16 = torch.bfloat16
     return [
@@ -167,7 +166,7 @@ def csia_modes(
 
 
 def apply_modes(
-    modes: list[_CSIABase],
+    modes: list[CSIAAugmentationBase],
     batch: dict[str, Tensor],
     reach: dict[str, float] | None = None,
 ) -> tuple[Tensor, Tensor]:
@@ -182,7 +181,7 @@ def apply_modes(
         image, mask = out[0], out[1]
         if reach is not None:
             name = type(mode).__name__
-            reach[name] = reach.get(name, 0.0) + len(mode._params['indices'])
+            reach[name] = reach.get(name, 0.0) + len(mode.last_params['indices'])
     return image, mask
 
 
@@ -228,7 +227,7 @@ def train_segmenter(
             device.type, dtype=torch.bfloat16, enabled=device.type == 'cuda'
         ):
             logits = model(image.contiguous(memory_format=torch.channels_last))
-        loss = F.cross_entropy(logits.float(), mask, ignore_index=255)
+        loss = F.cross_entropy(logits.float(), mask, ignore_index=IGNORE_INDEX)
         opt.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         opt.step()
@@ -408,9 +407,9 @@ def reach(
             with sun_geometry(mode, batch['sun_azimuth'], batch['sun_elevation']):
                 mask = mode(mask, data_keys=['mask'])
             t = tally[type(mode).__name__]
-            t[0] += mode._params['eligible'].sum().item()
+            t[0] += mode.last_params['eligible'].sum().item()
             # the painted samples: the selected ones within the mode's capacity
-            t[1] += mode._params['valid'].sum().item()
+            t[1] += mode.last_params['valid'].sum().item()
     return {
         k: {'eligible': e / count, 'changed': c / count} for k, (e, c) in tally.items()
     }
@@ -440,7 +439,7 @@ def realism_figure(shots: dict[str, Tensor], out: str) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    names = [c for c in ('cloud', 'shadow', 'snow') if f'painted_{c}' in shots]
+    names = [c for c in STRUCTURES if f'painted_{c}' in shots]
     n = max(len(shots[f'painted_{c}']) for c in names)
     fig, axs = plt.subplots(
         2 * len(names), n, figsize=(2.2 * n, 4.6 * len(names)), squeeze=False

@@ -15,7 +15,7 @@ import numpy as np
 import rasterio
 from PIL import Image
 
-from .datamodules.sparcs import NORMALIZATION
+from .constants import NORMALIZATION
 from .datasets import SPARCS
 
 
@@ -51,9 +51,8 @@ def pack_scenes(
         else:
             with rasterio.open(str(row.image_path)) as f:
                 np.save(os.path.join(out, f'{scene}.npy'), f.read().astype(np.uint16))
-        # the dataset's own validated reader, mapped to the csia scheme
-        codes = ds._load_labels(str(row.label_path))[0]
-        labels = np.asarray(SPARCS.code_maps['csia'], dtype=np.uint8)[codes]
+        # the dataset's own validated reader, in the csia scheme
+        labels = ds.read_labels(scene)
         Image.fromarray(labels).save(os.path.join(out, f'{scene}.png'), optimize=True)
         records.append(
             {

@@ -816,3 +816,21 @@ class TestSPARCSReal:
         if name in ('GridGeoSampler', 'GriddedPatchSampler', 'PreChippedGeoSampler'):
             roi = shapely.box(*polar.geometry.iloc[0].bounds)
         assert run_sampler(ds, name, size=256, length=60, roi=roi, limit=30) > 0
+
+
+@pytest.mark.parametrize('layout', ['usgs', 'osu'])
+def test_read_labels(layout: str) -> None:
+    root = os.path.join(os.path.dirname(__file__), '..', 'data', 'sparcs', layout)
+    csia = SPARCS(root, classes='csia')
+    raw = SPARCS(root, classes='sparcs')
+    scene = str(csia.index['scene'].iloc[0])
+    labels = csia.read_labels(scene)
+    codes = raw.read_labels(scene)
+    assert labels.dtype == np.uint8 and labels.shape == codes.shape
+    lut = np.asarray(SPARCS.code_maps['csia'], dtype=np.uint8)
+    assert np.array_equal(labels, lut[codes])
+    if layout == 'usgs':  # the mask PNG's own indices
+        with Image.open(os.path.join(root, f'{scene}_mask.png')) as f:
+            assert np.array_equal(codes, np.asarray(f))
+    with pytest.raises(KeyError, match='not in this dataset'):
+        csia.read_labels('LC80000002000001LGN00_01')

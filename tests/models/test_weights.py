@@ -19,8 +19,8 @@ from torchgeo_csia.models.weights import (
     load_inpainter,
     models_dir,
     shipped_weights,
-    sparcs_bank,
 )
+from torchgeo_csia.transforms.sources import sparcs_bank
 
 ALL = shipped_weights()
 DOCS = Path(__file__).parents[2] / 'docs' / 'weights.rst'

@@ -17,7 +17,7 @@ from torchgeo_csia.transforms import (
     StructureBank,
     sun_geometry,
 )
-from torchgeo_csia.transforms.csia import _CSIABase
+from torchgeo_csia.transforms.csia import CSIAAugmentationBase
 
 SCHEME = {0, 1, 2, 3, 255}
 
@@ -42,7 +42,7 @@ def bank(size: int = 32) -> StructureBank:
     return StructureBank(cloud, shadow, snow, {'test': True})
 
 
-MODES: dict[str, Callable[[int, float], _CSIABase]] = {
+MODES: dict[str, Callable[[int, float], CSIAAugmentationBase]] = {
     'cloud_shadow': lambda c, p: RandomCloudShadow(
         tiny(c, margin=2), tiny(c, margin=1), p=p
     ),
@@ -120,7 +120,7 @@ def test_properties(
     assert torch.isfinite(out_image).all()
     # labels change only in the holes, to the painted class; the image changes only
     # in the painted regions: the holes and their margin, which lies on background
-    params = aug._params
+    params = aug.last_params
     holes = torch.zeros_like(mask, dtype=torch.bool)
     paint = torch.zeros_like(mask, dtype=torch.bool)
     idx = params['indices']
@@ -172,7 +172,7 @@ def test_shadow_falls_away_from_sun() -> None:
     image, mask = torch.rand(4, 3, 64, 64), torch.zeros(4, 64, 64, dtype=torch.long)
     with sun_geometry(aug, torch.full((4,), 135.0), torch.full((4,), 45.0)):
         aug(image, mask)
-    dy, dx = aug._params['shadow_shift'].unbind(1)
+    dy, dx = aug.last_params['shadow_shift'].unbind(1)
     assert (dy < 0).all() and (dx < 0).all()
     assert torch.allclose(dy, dx, atol=1e-3)
 
@@ -181,7 +181,7 @@ def test_shadow_falls_away_from_sun() -> None:
 def test_paint_order(shadow_first: bool, order: list[int]) -> None:
     aug = RandomCloudShadow(tiny(3), tiny(3), p=1.0, shadow_first=shadow_first)
     aug(torch.rand(2, 3, 32, 32), torch.zeros(2, 32, 32, dtype=torch.long))
-    assert aug._params['classes'].tolist() == order
+    assert aug.last_params['classes'].tolist() == order
 
 
 def test_autocast_bf16_and_zeroed_hole_mode() -> None:
@@ -396,7 +396,7 @@ def test_scalar_sun_serves_the_batch() -> None:
     image, mask = torch.rand(2, 3, 64, 64), torch.zeros(2, 64, 64, dtype=torch.long)
     with sun_geometry(aug, torch.tensor(135.0), torch.tensor(40.0)):
         aug(image, mask)
-    assert aug._params['shadow_shift'].shape == (2, 2)
+    assert aug.last_params['shadow_shift'].shape == (2, 2)
 
 
 def test_sun_of_the_wrong_length_is_an_error() -> None:
@@ -442,3 +442,46 @@ def test_weights_of_another_class_are_refused() -> None:
     net.structure = 'cloud'
     with pytest.raises(ValueError, match='needs a shadow inpainter'):
         RandomShadowForClouds(net)
+
+
+def test_last_params_is_kornias_record() -> None:
+    aug = RandomSnow(tiny(3), p=1.0)
+    with pytest.raises(RuntimeError, match='not been called'):
+        _ = aug.last_params
+    image, mask = torch.rand(2, 3, 32, 32), torch.zeros(2, 32, 32, dtype=torch.long)
+    out = aug(image, mask)
+    params = aug.last_params
+    assert params is aug._params and params['selected'].tolist() == [True, True]
+    # passed back, the parameters replay the call
+    again = aug(image, mask, params=params)
+    assert torch.equal(again[0], out[0]) and torch.equal(again[1], out[1])
+
+
+@pytest.mark.parametrize(
+    'build, match',
+    [
+        (lambda: RandomSnow(tiny(3), max_selected=-1), 'max_selected'),
+        (lambda: RandomCopyPaste('cloud', shift=(9.0, 3.0)), 'shift'),
+        (lambda: RandomCopyPaste('cloud', min_pixels=-1), 'min_pixels'),
+        (lambda: RandomShadowForClouds(tiny(3), cloud_height=(-1.0, 5.0)), 'height'),
+        (lambda: RandomShadowForClouds(tiny(3), pixel_size=0.0), 'pixel_size'),
+        (lambda: RandomSnow(tiny(3), source='bank'), 'source must be'),
+    ],
+)
+def test_argument_checks_raise_kornia_errors(
+    build: Callable[[], object], match: str
+) -> None:
+    from kornia.core.exceptions import BaseError, ValueCheckError
+
+    with pytest.raises(ValueCheckError, match=match) as info:
+        build()
+    assert isinstance(info.value, BaseError | ValueError)
+
+
+def test_type_checks_raise_kornia_errors() -> None:
+    from kornia.core.exceptions import TypeCheckError
+
+    with pytest.raises(TypeCheckError, match='cloud inpainter'):
+        RandomCloudShadow(nn.Identity(), tiny(3))
+    with pytest.raises(TypeCheckError, match='autocast'):
+        RandomSnow(tiny(3), autocast='bf16')  # type: ignore[arg-type]

@@ -50,10 +50,9 @@ from torchgeo.datasets.utils import (
     extract_archive,
 )
 
+from ..constants import BACKGROUND, CLASSES, CLOUD, SHADOW, SNOW
+from ..constants import IGNORE_INDEX as IGNORE_INDEX
 from .synthetic import SPARCS_PALETTE
-
-#: Value of mask pixels that no scene covers (outside every footprint).
-IGNORE_INDEX = 255
 
 #: Pixel size of every SPARCS scene grid, in metres.
 PIXEL_SIZE = 30.0
@@ -70,7 +69,8 @@ _LAYOUT = (
     '<id>_qmask.tif and <landsat id>_mtl.txt, with <id> like '
     'LC80010812013365LGN00_18 and <landsat id> its first 21 characters'
 )
-#: How nodata (:data:`IGNORE_INDEX`) pixels are drawn by :meth:`SPARCS.plot`.
+#: How nodata (:data:`~torchgeo_csia.constants.IGNORE_INDEX`) pixels are drawn by
+#: :meth:`SPARCS.plot`.
 _NODATA_STYLE: dict[str, Any] = {
     'facecolor': '0.85',
     'edgecolor': '0.5',
@@ -405,7 +405,8 @@ class SPARCS(GeoDataset):
 
     With ``classes='csia'``: 0 background (water, land, flooded), 1 shadow (both
     shadow codes), 2 snow, 3 cloud. Mask pixels that no scene covers are
-    :data:`IGNORE_INDEX` (255) in both schemes, and image pixels there are 0.
+    :data:`~torchgeo_csia.constants.IGNORE_INDEX` (255) in both schemes, and image
+    pixels there are 0.
 
     Samples carry ``image``, ``mask``, ``bounds``, ``transform``, and ``sun_azimuth``
     and ``sun_elevation`` (degrees, 0-d float tensors, of the first scene the query
@@ -466,12 +467,13 @@ class SPARCS(GeoDataset):
             'cloud',
             'flooded',
         ),
-        'csia': ('background', 'shadow', 'snow', 'cloud'),
+        'csia': CLASSES,
     }
     #: SPARCS code -> class index, per scheme.
     code_maps: ClassVar[dict[str, tuple[int, ...]]] = {
         'sparcs': (0, 1, 2, 3, 4, 5, 6),
-        'csia': (1, 1, 0, 2, 0, 3, 0),
+        # shadow, shadow over water, water, snow/ice, land, cloud, flooded
+        'csia': (SHADOW, SHADOW, BACKGROUND, SNOW, BACKGROUND, CLOUD, BACKGROUND),
     }
     colors: ClassVar[dict[str, tuple[tuple[int, int, int], ...]]] = {
         'sparcs': SPARCS_PALETTE,
@@ -904,6 +906,36 @@ class SPARCS(GeoDataset):
                         raise ValueError(f'{path}: cannot be read ({err})') from err
 
     # ------------------------------------------------------------------ reading
+    def read_labels(self, scene: str) -> NDArray[np.uint8]:
+        """The whole label raster of one scene, on its own grid, in this scheme.
+
+        Labels only: no image is read and nothing is warped or cached, so the
+        pixels are the scene file's own (as :meth:`__getitem__` gives them with the
+        scene's CRS and ``res=30``).
+
+        Args:
+            scene: a scene id of :attr:`index` (``LC8PPPRRRYYYYDDDLGN0V_NN``).
+
+        Returns:
+            ``H x W`` class indices of :attr:`classes` (``uint8``).
+
+        Raises:
+            KeyError: If the dataset holds no such scene.
+            ValueError: If the file holds codes outside the SPARCS codes 0-6.
+
+        .. versionadded:: 0.1
+        """
+        rows = self.index[self.index['scene'] == scene]
+        if rows.empty:
+            raise KeyError(
+                f'scene {scene!r} is not in this dataset (split={self.split!r}, '
+                f'{len(self.index)} scenes)'
+            )
+        codes = self._load_labels(str(rows['label_path'].iloc[0]))[0]
+        lut = np.asarray(self.code_maps[self.classes], dtype=np.uint8)
+        labels: NDArray[np.uint8] = lut[codes]
+        return labels
+
     def _load_labels(self, path: str) -> NDArray[np.uint8]:
         """Whole label raster (1, H, W) of SPARCS codes, validated."""
         if path.endswith('.png'):

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..constants import CLASSES
 from .weights import CSIAInpainter_Weights, CSIAWeightsEnum, shipped_weights
 
 #: the comments around the table in the docs page
@@ -37,9 +38,8 @@ def _short(file: str) -> str:
 
 
 def _iou(split: dict[str, Any]) -> str:
-    classes = ('background', 'shadow', 'snow', 'cloud')
     values = ' / '.join(
-        'n/a' if split[c] is None else f'{split[c]:.3f}' for c in classes
+        'n/a' if split[c] is None else f'{split[c]:.3f}' for c in CLASSES
     )
     return f'{values}, mean {split["mean"]:.3f}'
 

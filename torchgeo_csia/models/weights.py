@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -33,7 +32,7 @@ import torch
 from torch import nn
 from torchvision.models._api import Weights, WeightsEnum
 
-from ..transforms.sources import StructureBank
+from ..constants import CLASSES, NUM_CLASSES, STRUCTURES, normalization_text
 from .inpainter import Inpainter, inpainter
 from .segmenter import segmenter
 
@@ -165,7 +164,8 @@ TRAINING_SCENES = (
 _PHOTO_BANDS = ['photo R', 'photo G', 'photo B']
 
 #: The shipped structure bank (cloud/shadow pairs and snow masks of the training
-#: scenes, 256 px), from ``torchgeo-csia build-bank``.
+#: scenes, 256 px), from ``torchgeo-csia build-bank``, under :func:`models_dir`;
+#: :func:`torchgeo_csia.transforms.sources.sparcs_bank` loads it.
 SPARCS_BANK = 'structure_banks/sparcs_train_256-eded0e24.npz'
 
 #: the files as trained (on a GPU, saved with ``cuda:0`` storages); shipped since
@@ -244,7 +244,7 @@ def _inpainter_meta(cls: str) -> dict[str, Any]:
         'hole_channel': True,
         'margin': 4,  # training holes: the structure dilated by 4 px
         'value_range': (0.0, 1.0),
-        'normalization': 'photo / 255',
+        'normalization': normalization_text('photo'),
         'training_scenes': TRAINING_SCENES,
         'training': _TRAINING[cls],
         'stages': _STAGES[cls],
@@ -303,7 +303,6 @@ class CSIAInpainter_Weights(CSIAWeightsEnum):
     )
 
 
-_SEG_CLASSES = ('background', 'shadow', 'snow', 'cloud')
 #: IoU of the shipped segmenters from their JSON sidecars (pooled confusion over the
 #: full scenes, sliding-window inference; rounded to 4 digits). The 9 test scenes
 #: hold no snow: its test IoU is ``None`` and the test mean is over the other three.
@@ -329,7 +328,7 @@ def _segmenter_scores(variant: str) -> dict[str, Any]:
         present = [v for v in iou if v is not None]
         out[split] = {
             'scenes': _SPLIT_SCENES[split],
-            **dict(zip(_SEG_CLASSES, iou, strict=True)),
+            **dict(zip(CLASSES, iou, strict=True)),
             'mean': round(sum(present) / len(present), 4),
         }
     out['note'] = 'the test scenes hold no snow: snow n/a, mean over the other three'
@@ -365,12 +364,12 @@ def _segmenter_meta(variant: str, seed: int) -> dict[str, Any]:
         'image': 'photo',
         'bands': _PHOTO_BANDS,
         'in_chans': 3,
-        'num_classes': 4,
-        'classes': _SEG_CLASSES,
+        'num_classes': NUM_CLASSES,
+        'classes': CLASSES,
         'model': 'UnetPlusPlus',
         'encoder': 'tu-efficientnet_b0',
         'decoder_channels': (128, 64, 32, 16, 16),
-        'normalization': 'photo / 255',
+        'normalization': normalization_text('photo'),
         'augmentation': (
             'CSIA in the order of paint_order, p 0.5 each, min_free 0.25 for '
             'RandomCloudShadow and RandomSnow, the shipped structure bank; setting '
@@ -504,10 +503,6 @@ def verified_path(url_or_path: str | os.PathLike[str]) -> Path:
     return path
 
 
-#: the structure classes an inpainter paints
-INPAINTER_CLASSES = ('cloud', 'shadow', 'snow')
-
-
 def inpainter_weights(
     weights: WeightsEnum | str,
     expected_class: str | None = None,
@@ -531,9 +526,9 @@ def inpainter_weights(
             weights paint another class.
     """
     who = caller or 'load_inpainter'
-    if expected_class is not None and expected_class not in INPAINTER_CLASSES:
+    if expected_class is not None and expected_class not in STRUCTURES:
         raise ValueError(
-            f'expected_class must be one of {list(INPAINTER_CLASSES)} or None, got '
+            f'expected_class must be one of {list(STRUCTURES)} or None, got '
             f'{expected_class!r}'
         )
     if isinstance(weights, str):
@@ -627,26 +622,3 @@ def csia_inpainter(
     if weights is None:
         return inpainter(*args, **kwargs)
     return load_inpainter(weights)
-
-
-def sparcs_bank() -> StructureBank:
-    """The shipped structure bank, from the current :func:`models_dir`.
-
-    The folder is looked up at each call (as for the weights); a file is verified
-    and loaded once.
-
-    Returns:
-        The bank.
-
-    Raises:
-        FileNotFoundError: If the file is missing.
-        ValueError: If its hash does not match its name.
-    """
-    path = verified_path(models_dir() / SPARCS_BANK)
-    stat = path.stat()
-    return _load_bank(path, stat.st_size, stat.st_mtime_ns)
-
-
-@cache
-def _load_bank(path: Path, size: int, mtime_ns: int) -> StructureBank:
-    return StructureBank.load(path)

@@ -1,7 +1,8 @@
 """CSIA transforms.
 
-Kornia batch augmentations (:mod:`.csia`), structure sources (:mod:`.sources`) and
-the pure tensor functions behind them (:mod:`.structures`).
+Kornia batch augmentations (:mod:`.csia`), structure sources (:mod:`.sources`:
+procedural shapes, banks of real ones and :func:`~.sources.sparcs_bank`, the shipped
+bank) and the pure tensor functions behind them (:mod:`.structures`).
 
 This package imports with torch, kornia and segmentation-models-pytorch alone (no
 rasterio or geopandas), so it runs on a GPU machine without the geo stack.
@@ -16,7 +17,7 @@ from .csia import (
     labels_of,
     sun_geometry,
 )
-from .sources import ProceduralStructures, StructureBank, StructureSource
+from .sources import ProceduralStructures, StructureBank, StructureSource, sparcs_bank
 
 __all__ = (
     'ProceduralStructures',
@@ -27,6 +28,7 @@ __all__ = (
     'StructureBank',
     'StructureSource',
     'labels_of',
+    'sparcs_bank',
     'structures',
     'sun_geometry',
 )

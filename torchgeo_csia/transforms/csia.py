@@ -42,6 +42,16 @@ augmentations for one call, and a random cloud height gives the distance.
 :class:`~torchgeo_csia.datamodules.SPARCSDataModule` does this for you. Without sun
 geometry, shadows are shifted in a random direction.
 
+Arguments are checked with :func:`~torchgeo_csia.transforms._checks.CSIA_CHECK`, in the
+manner of Kornia's ``KORNIA_CHECK``: a bad argument raises Kornia's
+:class:`~kornia.core.exceptions.ValueCheckError` (a :class:`ValueError`) or
+:class:`~kornia.core.exceptions.TypeCheckError` (a :class:`TypeError`).
+
+References:
+    .. [Belyakov2025] Belyakov and Illarionova, CSIA (climate structures inpainting
+       augmentations), *Advances in Space Research*, 2025,
+       https://doi.org/10.1016/j.asr.2025.01.049.
+
 .. versionadded:: 0.1
 """
 
@@ -55,16 +65,23 @@ from typing import Any, Literal
 import kornia.augmentation as K
 import torch
 from kornia.constants import DataKey
+from kornia.core.exceptions import TypeCheckError, ValueCheckError
 from torch import Tensor, nn
 
-from ..models.inpainter import Inpainter
-from .sources import ProceduralStructures, StructureSource
-from .structures import (
+from ..constants import (
     BACKGROUND,
+    CLASS_INDEX,
+    CLASSES,
     CLOUD,
     NUM_CLASSES,
     SHADOW,
     SNOW,
+    normalization_text,
+)
+from ..models.inpainter import Inpainter
+from ._checks import CSIA_CHECK
+from .sources import ProceduralStructures, StructureSource, sparcs_bank
+from .structures import (
     free_fraction,
     free_pixels,
     paint_regions,
@@ -75,20 +92,25 @@ from .structures import (
     shift,
 )
 
-CLASS_NAMES = {'background': BACKGROUND, 'shadow': SHADOW, 'snow': SNOW, 'cloud': CLOUD}
+#: class index by name: :data:`torchgeo_csia.constants.CLASS_INDEX` (kept as an alias)
+CLASS_NAMES = CLASS_INDEX
 #: an Inpainter, a weights enum member, or its name (as YAML configs give it)
 InpainterLike = Inpainter | Any
 
 
 def _class_index(cls: int | str) -> int:
     if isinstance(cls, str):
-        if cls not in CLASS_NAMES:
-            raise ValueError(
-                f'unknown class {cls!r}; expected one of {list(CLASS_NAMES)}'
-            )
-        return CLASS_NAMES[cls]
-    if cls not in range(NUM_CLASSES):
-        raise ValueError(f'unknown class {cls!r}; expected 0-3 or {list(CLASS_NAMES)}')
+        CSIA_CHECK(
+            cls in CLASS_INDEX,
+            lambda: f'unknown class {cls!r}; expected one of {list(CLASSES)}',
+        )
+        return CLASS_INDEX[cls]
+    CSIA_CHECK(
+        cls in range(NUM_CLASSES),
+        lambda: (
+            f'unknown class {cls!r}; expected 0-{NUM_CLASSES - 1} or {list(CLASSES)}'
+        ),
+    )
     return int(cls)
 
 
@@ -99,13 +121,15 @@ def _as_inpainter(net: InpainterLike, cls: int, caller: str) -> Inpainter:
         TypeError: If *net* is neither an inpainter nor inpainter weights.
         ValueError: If it paints another class than *cls*.
     """
-    name = _NAMES[cls]
+    name = CLASSES[cls]
     if isinstance(net, Inpainter):
-        if net.structure is not None and net.structure != name:
-            raise ValueError(
+        CSIA_CHECK(
+            net.structure is None or net.structure == name,
+            lambda: (
                 f'{caller} needs a {name} inpainter; got one that paints '
                 f'{net.structure}'
-            )
+            ),
+        )
         return net
     if isinstance(net, str) or (
         hasattr(net, 'get_state_dict') and hasattr(net, 'meta')
@@ -113,7 +137,7 @@ def _as_inpainter(net: InpainterLike, cls: int, caller: str) -> Inpainter:
         from ..models.weights import load_inpainter
 
         return load_inpainter(net, expected_class=name, caller=caller)
-    raise TypeError(
+    raise TypeCheckError(
         f'the {name} inpainter of {caller} must be a torchgeo_csia.models.Inpainter '
         f'or inpainter weights (a CSIAInpainter_Weights member or its name), got '
         f'{type(net).__name__}'
@@ -124,11 +148,9 @@ def _as_source(source: StructureSource | str | None) -> StructureSource:
     if source is None or source == 'procedural':
         return ProceduralStructures()
     if source == 'sparcs':
-        from ..models.weights import sparcs_bank
-
         return sparcs_bank()
     if isinstance(source, str):
-        raise ValueError(
+        raise ValueCheckError(
             f"source must be a StructureSource, 'sparcs' (the shipped bank) or "
             f"'procedural', got {source!r}"
         )
@@ -181,7 +203,7 @@ def sun_geometry(
     Raises:
         ValueError: If an angle is not a 0-d or 1-d tensor.
     """
-    augs = [m for m in module.modules() if isinstance(m, _CSIABase)]
+    augs = [m for m in module.modules() if isinstance(m, CSIAAugmentationBase)]
     sun = None if azimuth is None or elevation is None else (azimuth, elevation)
     if sun is not None:
         for name, angle in zip(('azimuth', 'elevation'), sun, strict=True):
@@ -199,11 +221,46 @@ def sun_geometry(
             aug._sun = None
 
 
-class _CSIABase(K.RandomTransplantation):  # type: ignore[misc]
-    """Shared machinery: sample selection, parameters, inpainting, label painting.
+class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
+    """Base of the CSIA augmentations: selection, parameters, inpainting, labels.
 
-    Subclass of :class:`~kornia.augmentation.RandomTransplantation` so that
-    ``AugmentationSequential`` passes the image and mask to :meth:`params_from_input`.
+    A mode says which samples it may change (:meth:`eligible`) and which structures
+    it paints into them (:meth:`draw`); this class does the rest:
+
+    1. draw which eligible samples change (each with probability ``p``), at most
+       :meth:`capacity` of them, so that shapes stay fixed for a batch size;
+    2. draw the mode's structures for them and limit each to the pixels its class
+       may take (priority: cloud over shadow over snow over background; labels
+       outside the scheme are never painted);
+    3. fill each structure's region (the structure grown by its network's margin)
+       with its inpainter, batched over the selected samples, under
+       :func:`torch.inference_mode`, and paste the fill there only;
+    4. write the structures' classes into the mask.
+
+    The parameters of the latest call are :attr:`last_params`; passing them back as
+    ``params=`` replays the call. It subclasses
+    :class:`~kornia.augmentation.RandomTransplantation` so that
+    ``AugmentationSequential`` hands the image and the mask to
+    :meth:`params_from_input`.
+
+    Args:
+        p: probability for each eligible sample to be augmented, in [0, 1].
+        inpainters: the inpainter of each class index the mode paints
+            (:class:`~torchgeo_csia.models.Inpainter`, weights or their name).
+        source: structure shapes (:class:`~.sources.StructureSource`,
+            ``'procedural'``, ``'sparcs'`` or ``None``).
+        autocast: run the networks under autocast in this dtype, or ``None``.
+        max_selected: the most samples one call changes (default: from *p* and the
+            batch size, :meth:`capacity`).
+        cuda_graphs: on CUDA, replay the networks as CUDA graphs.
+
+    Raises:
+        ValueError: If *p* is outside [0, 1], *max_selected* is negative, an
+            inpainter paints another class or *source* is an unknown name.
+        TypeError: If an inpainter is neither a network nor weights, or *autocast*
+            is not a dtype.
+
+    .. versionadded:: 0.1
     """
 
     #: inpainters by class index (``ModuleDict`` keys are strings)
@@ -220,8 +277,16 @@ class _CSIABase(K.RandomTransplantation):  # type: ignore[misc]
         max_selected: int | None = None,
         cuda_graphs: bool = True,
     ) -> None:
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f'p must be in [0, 1], got {p}')
+        CSIA_CHECK(0.0 <= p <= 1.0, lambda: f'p must be in [0, 1], got {p}')
+        CSIA_CHECK(
+            max_selected is None or max_selected >= 0,
+            lambda: f'max_selected must be >= 0, got {max_selected}',
+        )
+        CSIA_CHECK(
+            autocast is None or isinstance(autocast, torch.dtype),
+            lambda: f'autocast must be a torch.dtype or None, got {autocast!r}',
+            TypeCheckError,
+        )
         super().__init__(p=p, p_batch=1.0)
         self.nets = nn.ModuleDict(
             {
@@ -235,12 +300,38 @@ class _CSIABase(K.RandomTransplantation):  # type: ignore[misc]
         self._sun: tuple[Tensor, Tensor] | None = None
         self._checked = False
         self.max_selected = max_selected
-        if max_selected is not None and max_selected < 0:
-            raise ValueError(f'max_selected must be >= 0, got {max_selected}')
         self.cuda_graphs = cuda_graphs
         self._graphs: dict[tuple[Any, ...], _GraphedFill] = {}
 
-    def train(self, mode: bool = True) -> _CSIABase:
+    @property
+    def last_params(self) -> dict[str, Tensor]:
+        """The parameters of the latest call (Kornia keeps them as ``_params``).
+
+        Pass them back as ``params=`` to replay the call on other inputs. Besides
+        Kornia's ``batch_prob`` and ``forward_input_shape``:
+
+        * ``eligible``, ``selected``: ``B`` booleans, the samples the mode may
+          change and those drawn with probability *p*;
+        * ``indices``: the :meth:`capacity` slots (batch indices, the selected
+          samples first), ``valid`` whether each slot is changed;
+        * ``classes``: the class of each painted layer, in paint order;
+        * ``holes``: ``L x K x H x W``, the pixels of each layer that take its class,
+          per slot; ``paint``: the same grown by the networks' margins, where the
+          image changes;
+        * ``shadow_shift`` or ``shift``: ``K x 2`` (dy, dx) of moved structures,
+          for the modes that move one.
+
+        Raises:
+            RuntimeError: Before the first call.
+        """
+        params: dict[str, Tensor] = self._params
+        if 'indices' not in params:
+            raise RuntimeError(
+                f'{type(self).__name__} has not been called yet: no parameters'
+            )
+        return params
+
+    def train(self, mode: bool = True) -> CSIAAugmentationBase:
         """Keep the inpainters in eval mode whatever the container does."""
         super().train(mode)
         self.nets.eval()
@@ -354,7 +445,7 @@ class _CSIABase(K.RandomTransplantation):  # type: ignore[misc]
             raise TypeError(
                 f'image must be a floating-point tensor normalised to the '
                 f"inpainters' value range, got {image.dtype} (for SPARCS quicklooks: "
-                'photo / 255, as SPARCSDataModule does)'
+                f'{normalization_text("photo")}, as SPARCSDataModule does)'
             )
         nets = [n for n in self.nets.values() if isinstance(n, Inpainter)]
         for net in nets:
@@ -374,7 +465,7 @@ class _CSIABase(K.RandomTransplantation):  # type: ignore[misc]
             raise ValueError(
                 f'image values span [{lo_v:g}, {hi_v:g}] but the inpainters paint in '
                 f'[{low:g}, {high:g}]: normalise the image first (SPARCS quicklooks: '
-                'photo / 255, as SPARCSDataModule does)'
+                f'{normalization_text("photo")}, as SPARCSDataModule does)'
             )
 
     def margin(self, cls: int) -> int:
@@ -533,13 +624,9 @@ class _GraphedFill:
         return self.out
 
 
-_NAMES = {v: k for k, v in CLASS_NAMES.items()}
-
-
 def _check_allowed(allowed: Sequence[int | str]) -> tuple[int, ...]:
     out = tuple(_class_index(a) for a in allowed)
-    if not out:
-        raise ValueError('allowed must name at least one class')
+    CSIA_CHECK(len(out) > 0, 'allowed must name at least one class')
     return out
 
 
@@ -549,9 +636,17 @@ def _enough(free: Tensor, min_free: float) -> Tensor:
 
 
 def _check_fraction(name: str, value: float) -> float:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f'{name} must be in [0, 1], got {value}')
+    CSIA_CHECK(0.0 <= value <= 1.0, lambda: f'{name} must be in [0, 1], got {value}')
     return value
+
+
+def _check_span(name: str, span: tuple[float, float]) -> tuple[float, float]:
+    """A ``(low, high)`` range of distances or heights: ``0 <= low <= high``."""
+    CSIA_CHECK(
+        len(span) == 2 and 0.0 <= span[0] <= span[1],
+        lambda: f'{name} must be (low, high) with 0 <= low <= high, got {span}',
+    )
+    return span
 
 
 class _ShadowGeometry:
@@ -572,11 +667,14 @@ class _ShadowGeometry:
         pixel_size: float,
     ) -> None:
         """Check and keep the shadow settings."""
-        if shadow_mode not in modes:
-            raise ValueError(f'shadow_mode must be one of {modes}, got {shadow_mode!r}')
+        CSIA_CHECK(
+            shadow_mode in modes,
+            lambda: f'shadow_mode must be one of {modes}, got {shadow_mode!r}',
+        )
+        CSIA_CHECK(pixel_size > 0, lambda: f'pixel_size must be > 0, got {pixel_size}')
         self.shadow_mode = shadow_mode
-        self.cloud_height = cloud_height
-        self.shift = shift
+        self.cloud_height = _check_span('cloud_height', cloud_height)
+        self.shift = _check_span('shift', shift)
         self.pixel_size = pixel_size
 
     def offsets(
@@ -613,16 +711,31 @@ class _ShadowGeometry:
         return torch.where(known, sy, dy), torch.where(known, sx, dx)
 
 
-class RandomCloudShadow(_ShadowGeometry, _CSIABase):
+class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
     """Paint clouds and their shadows into free patches (modes 1 and 2 of CSIA).
 
-    A patch is eligible when at least *min_free* of its pixels hold one of the
-    *allowed* classes (default: background only, so label-free patches, as the
-    original; ``allowed=(0, 2)`` is its background-or-snow mode). Clouds and shadows
-    are painted only onto allowed pixels; snow under a new structure is relabelled.
-    By default the shadow is painted first, onto clear ground, and the cloud after it:
-    a shadow inpainter that sees the new (often thin-looking) cloud paints a faint
-    shadow, which a segmenter takes for ground (docs/results.rst, realism).
+    Modes 1 and 2 of CSIA [Belyakov2025]_, batched on the device. The augmentation
+    works as follows:
+
+        1. A patch is eligible when at least *min_free* of its pixels hold one of
+           the *allowed* classes (default: background only, so label-free
+           patches, as the original; ``allowed=(0, 2)`` is its background-or-snow
+           mode). Each eligible patch is selected with probability *p*.
+        2. For each selected patch a cloud shape is drawn from *source*.
+        3. Its shadow is the cloud projected away from the sun from a random
+           height in *cloud_height* (``shadow_mode='sun'``; a random direction
+           where the sun is unknown), the cloud shifted a random distance in
+           *shift* in a random direction (``'random'``), or the source's own
+           paired shadow (``'paired'``).
+        4. Both are limited to the allowed pixels, the shadow also to the pixels
+           outside the cloud; snow under them is relabelled.
+        5. The shadow inpainter fills the shadow, then the cloud inpainter the
+           cloud, each over its structure grown by its network's margin, and each
+           fill is pasted there only. The shadow comes first, onto clear ground: a
+           shadow inpainter that sees the new (often thin-looking) cloud paints a
+           faint shadow, which a segmenter takes for ground (docs/results.rst,
+           realism); ``shadow_first=False`` paints the cloud first.
+        6. The mask takes shadow (1) and cloud (3) where they were painted.
 
     Args:
         cloud: cloud inpainter (:class:`~torchgeo_csia.models.Inpainter` or weights).
@@ -647,6 +760,35 @@ class RandomCloudShadow(_ShadowGeometry, _CSIABase):
         max_selected: the most samples one call changes (default: from *p* and
             the batch size, :meth:`capacity`).
         cuda_graphs: on CUDA, replay the networks as CUDA graphs.
+
+    Raises:
+        ValueError: If an argument is out of its range, *allowed* names cloud or
+            shadow, *shadow_mode* is unknown, or an inpainter paints another class.
+        TypeError: If an inpainter is neither a network nor inpainter weights.
+
+    Shape:
+        - Input: ``image`` ``B x C x H x W``, floating point in the inpainters' value
+          range (SPARCS quicklooks: ``photo / 255``), and ``mask`` ``B x H x W`` (or
+          ``B x 1 x H x W``) labels of the ``csia`` scheme.
+        - Output: both, of the same shapes and dtypes (given alone with
+          ``params``, either one).
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> from torchgeo_csia.models import Inpainter
+        >>> from torchgeo_csia.transforms import RandomCloudShadow
+        >>> _ = torch.manual_seed(0)
+        >>> cloud = Inpainter(nn.Conv2d(4, 3, 3, padding=1), bands=3)
+        >>> shadow = Inpainter(nn.Conv2d(4, 3, 3, padding=1), bands=3)
+        >>> aug = RandomCloudShadow(cloud, shadow, p=1.0)
+        >>> image = torch.rand(2, 3, 64, 64)
+        >>> mask = torch.zeros(2, 64, 64, dtype=torch.long)  # label-free patches
+        >>> out_image, out_mask = aug(image, mask)
+        >>> out_image.shape, out_mask.unique().tolist()
+        (torch.Size([2, 3, 64, 64]), [0, 1, 3])
+        >>> aug.last_params['selected'].tolist()
+        [True, True]
 
     .. versionadded:: 0.1
     """
@@ -679,8 +821,10 @@ class RandomCloudShadow(_ShadowGeometry, _CSIABase):
         )
         self.shadow_first = shadow_first
         self.allowed = _check_allowed(allowed)
-        if CLOUD in self.allowed or SHADOW in self.allowed:
-            raise ValueError('allowed may hold background and snow only')
+        CSIA_CHECK(
+            CLOUD not in self.allowed and SHADOW not in self.allowed,
+            'allowed may hold background and snow only',
+        )
         self.min_free = _check_fraction('min_free', min_free)
         self.set_geometry(
             ('sun', 'random', 'paired'), shadow_mode, cloud_height, shift, pixel_size
@@ -710,12 +854,22 @@ class RandomCloudShadow(_ShadowGeometry, _CSIABase):
         return layers[::-1] if self.shadow_first else layers
 
 
-class RandomSnow(_CSIABase):
+class RandomSnow(CSIAAugmentationBase):
     """Paint snow into free patches (modes 3 and 4 of CSIA).
 
-    With the default ``min_free=1.0`` only label-free patches take snow (mode 3);
-    ``min_free=0.0`` paints snow into the background pixels of any patch that has
-    some (mode 4). Snow is painted onto background pixels only.
+    Modes 3 and 4 of CSIA [Belyakov2025]_, batched on the device. The augmentation
+    works as follows:
+
+        1. A patch is eligible when at least *min_free* of its pixels are
+           background (and some are): with the default ``min_free=1.0`` only
+           label-free patches (mode 3), with ``min_free=0.0`` any patch that has
+           background (mode 4). Each eligible patch is selected with
+           probability *p*.
+        2. For each selected patch a snow shape is drawn from *source* and limited
+           to the patch's background pixels.
+        3. The snow inpainter fills the shape grown by its network's margin, and
+           the fill is pasted there only.
+        4. The mask takes snow (2) on the shape.
 
     Args:
         snow: snow inpainter.
@@ -726,6 +880,32 @@ class RandomSnow(_CSIABase):
         max_selected: the most samples one call changes (default: from *p* and
             the batch size, :meth:`capacity`).
         cuda_graphs: on CUDA, replay the networks as CUDA graphs.
+
+    Raises:
+        ValueError: If *p* or *min_free* is outside [0, 1], or the inpainter
+            paints another class.
+        TypeError: If the inpainter is neither a network nor inpainter weights.
+
+    Shape:
+        - Input: ``image`` ``B x C x H x W``, floating point in the inpainters' value
+          range (SPARCS quicklooks: ``photo / 255``), and ``mask`` ``B x H x W`` (or
+          ``B x 1 x H x W``) labels of the ``csia`` scheme.
+        - Output: both, of the same shapes and dtypes (given alone with
+          ``params``, either one).
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> from torchgeo_csia.models import Inpainter
+        >>> from torchgeo_csia.transforms import RandomSnow
+        >>> _ = torch.manual_seed(0)
+        >>> snow = Inpainter(nn.Conv2d(4, 3, 3, padding=1), bands=3)
+        >>> aug = RandomSnow(snow, p=1.0)
+        >>> image = torch.rand(2, 3, 64, 64)
+        >>> mask = torch.zeros(2, 64, 64, dtype=torch.long)
+        >>> out_image, out_mask = aug(image, mask)
+        >>> out_mask.unique().tolist()
+        [0, 2]
 
     .. versionadded:: 0.1
     """
@@ -757,7 +937,7 @@ class RandomSnow(_CSIABase):
         return [(SNOW, snow & (labels == BACKGROUND))]
 
 
-class _Shifted(_CSIABase):
+class _Shifted(CSIAAugmentationBase):
     """Modes that move a class's own pixels: try a few shifts, keep the best."""
 
     tries = 4
@@ -790,11 +970,22 @@ class _Shifted(_CSIABase):
 class RandomShadowForClouds(_ShadowGeometry, _Shifted):
     """Give existing clouds a shadow (mode 5 of CSIA).
 
-    The cloud mask is projected away from the sun (or shifted at random) and the
-    pixels it lands on that a shadow may take (background or snow) are painted by the
-    shadow inpainter. Patches are eligible when they hold some cloud but at most
-    *max_cloud* of it. The best of a few draws is kept so the shadow lands in the
-    patch where possible.
+    Mode 5 of CSIA [Belyakov2025]_, batched on the device. The augmentation works as
+    follows:
+
+        1. A patch is eligible when it holds some cloud, at most *max_cloud* of
+           it, and pixels a shadow may take (background or snow). Each eligible
+           patch is selected with probability *p*.
+        2. The patch's cloud mask is projected away from the sun from a random
+           height in *cloud_height* (``shadow_mode='sun'``; a random direction
+           where the sun is unknown) or shifted a random distance in *shift* in a
+           random direction (``'random'``). Of four draws, the one whose shadow
+           lands on the most pixels is kept, so the shadow stays in the patch
+           where it can.
+        3. The moved mask is limited to the pixels a shadow may take.
+        4. The shadow inpainter fills it, grown by its network's margin, and the
+           fill is pasted there only.
+        5. The mask takes shadow (1) there.
 
     Args:
         shadow: shadow inpainter.
@@ -808,6 +999,33 @@ class RandomShadowForClouds(_ShadowGeometry, _Shifted):
         max_selected: the most samples one call changes (default: from *p* and
             the batch size, :meth:`capacity`).
         cuda_graphs: on CUDA, replay the networks as CUDA graphs.
+
+    Raises:
+        ValueError: If an argument is out of its range, *shadow_mode* is unknown,
+            or the inpainter paints another class.
+        TypeError: If the inpainter is neither a network nor inpainter weights.
+
+    Shape:
+        - Input: ``image`` ``B x C x H x W``, floating point in the inpainters' value
+          range (SPARCS quicklooks: ``photo / 255``), and ``mask`` ``B x H x W`` (or
+          ``B x 1 x H x W``) labels of the ``csia`` scheme.
+        - Output: both, of the same shapes and dtypes (given alone with
+          ``params``, either one).
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> from torchgeo_csia.models import Inpainter
+        >>> from torchgeo_csia.transforms import RandomShadowForClouds
+        >>> _ = torch.manual_seed(0)
+        >>> shadow = Inpainter(nn.Conv2d(4, 3, 3, padding=1), bands=3)
+        >>> aug = RandomShadowForClouds(shadow, p=1.0, shadow_mode='random')
+        >>> image = torch.rand(2, 3, 64, 64)
+        >>> mask = torch.zeros(2, 64, 64, dtype=torch.long)
+        >>> mask[:, 24:40, 24:40] = 3  # a cloud in each patch
+        >>> out_image, out_mask = aug(image, mask)
+        >>> out_mask.unique().tolist()
+        [0, 1, 3]
 
     .. versionadded:: 0.1
     """
@@ -848,8 +1066,18 @@ class RandomShadowForClouds(_ShadowGeometry, _Shifted):
 class RandomCopyPaste(_Shifted):
     """Copy a class's own pixels to a shifted place in the same patch (mode 6).
 
-    No network: the image pixels of class *cls* are moved by a random offset and
-    pasted where that class outranks the label; the mask follows.
+    Mode 6 of CSIA [Belyakov2025]_, batched on the device and with no network. The
+    augmentation works as follows:
+
+        1. A patch is eligible when it holds at least *min_pixels* pixels of
+           *cls*. Each eligible patch is selected with probability *p*.
+        2. The patch's pixels of *cls* are moved a random distance in *shift* in a
+           random direction. Of four draws, the one that lands on the most pixels
+           is kept.
+        3. The moved pixels are limited to those where *cls* outranks the label
+           (cloud over shadow over snow over background).
+        4. The image's own pixels, moved alike, are pasted there, and the mask
+           takes *cls* there.
 
     Args:
         cls: the class copied (name or index; not background).
@@ -858,6 +1086,29 @@ class RandomCopyPaste(_Shifted):
         min_pixels: the fewest pixels of *cls* that make a patch eligible.
         max_selected: the most samples one call changes (default: from *p* and
             the batch size).
+
+    Raises:
+        ValueError: If *cls* is unknown or background, or an argument is out of
+            its range.
+
+    Shape:
+        - Input: ``image`` ``B x C x H x W``, floating point in the inpainters' value
+          range (SPARCS quicklooks: ``photo / 255``), and ``mask`` ``B x H x W`` (or
+          ``B x 1 x H x W``) labels of the ``csia`` scheme.
+        - Output: both, of the same shapes and dtypes (given alone with
+          ``params``, either one).
+
+    Example:
+        >>> import torch
+        >>> from torchgeo_csia.transforms import RandomCopyPaste
+        >>> _ = torch.manual_seed(0)
+        >>> aug = RandomCopyPaste('cloud', p=1.0)
+        >>> image = torch.rand(2, 3, 64, 64)
+        >>> mask = torch.zeros(2, 64, 64, dtype=torch.long)
+        >>> mask[:, 24:40, 24:40] = 3  # a cloud in each patch
+        >>> out_image, out_mask = aug(image, mask)
+        >>> bool((out_mask == 3).sum() > (mask == 3).sum())
+        True
 
     .. versionadded:: 0.1
     """
@@ -873,9 +1124,14 @@ class RandomCopyPaste(_Shifted):
         """Initialize the augmentation."""
         super().__init__(p, {}, None, None, max_selected)
         self.cls = _class_index(cls)
-        if self.cls == BACKGROUND:
-            raise ValueError('copy-paste of background is not a structure; pick 1-3')
-        self.shift = shift
+        CSIA_CHECK(
+            self.cls != BACKGROUND,
+            'copy-paste of background is not a structure; pick 1-3',
+        )
+        CSIA_CHECK(
+            min_pixels >= 0, lambda: f'min_pixels must be >= 0, got {min_pixels}'
+        )
+        self.shift = _check_span('shift', shift)
         self.min_pixels = min_pixels
 
     def offsets(

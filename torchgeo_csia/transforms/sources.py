@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+from functools import cache
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -19,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ._checks import CSIA_CHECK
 from .structures import blob_masks, pack_masks, random_flips, unpack_masks
 
 
@@ -48,10 +51,10 @@ class ProceduralStructures:
         self, coverage: tuple[float, float] = (0.1, 0.4), scale: int = 48
     ) -> None:
         """Initialize the source."""
-        if not 0 < coverage[0] <= coverage[1] < 1:
-            raise ValueError(
-                f'coverage must satisfy 0 < low <= high < 1, got {coverage}'
-            )
+        CSIA_CHECK(
+            0 < coverage[0] <= coverage[1] < 1,
+            lambda: f'coverage must satisfy 0 < low <= high < 1, got {coverage}',
+        )
         self.coverage = coverage
         self.scale = scale
 
@@ -114,16 +117,20 @@ class StructureBank:
         Raises:
             ValueError: If the masks do not fit together.
         """
-        if cloud.shape != shadow.shape or cloud.ndim != 3:
-            raise ValueError(
+        CSIA_CHECK(
+            cloud.shape == shadow.shape and cloud.ndim == 3,
+            lambda: (
                 f'cloud and shadow must both be N x S x S, got {tuple(cloud.shape)} '
                 f'and {tuple(shadow.shape)}'
-            )
-        if snow.ndim != 3 or snow.shape[1:] != cloud.shape[1:]:
-            raise ValueError(
+            ),
+        )
+        CSIA_CHECK(
+            snow.ndim == 3 and snow.shape[1:] == cloud.shape[1:],
+            lambda: (
                 f'snow must be M x {cloud.shape[1]} x {cloud.shape[2]}, got '
                 f'{tuple(snow.shape)}'
-            )
+            ),
+        )
         self.pairs = torch.stack([cloud, shadow], 1).bool()
         self.snow_masks = snow.bool()
         self.meta = meta
@@ -181,3 +188,32 @@ class StructureBank:
             raise ValueError(f'{path} is not a structure bank: {err}') from err
         pairs = pairs.reshape(-1, 2, *pairs.shape[-2:])
         return cls(pairs[:, 0], pairs[:, 1], snow, meta)
+
+
+def sparcs_bank() -> StructureBank:
+    """The shipped structure bank, from the current weights folder.
+
+    The file is :data:`~torchgeo_csia.models.weights.SPARCS_BANK` under
+    :func:`~torchgeo_csia.models.weights.models_dir`, which is looked up at each call
+    (as for the weights); a file is verified and loaded once.
+
+    Returns:
+        The bank.
+
+    Raises:
+        FileNotFoundError: If the file is missing.
+        ValueError: If its hash does not match its name.
+
+    .. versionadded:: 0.1
+    """
+    # the registry of shipped files (a floor down) knows where the bank lies
+    from ..models.weights import SPARCS_BANK, models_dir, verified_path
+
+    path = verified_path(models_dir() / SPARCS_BANK)
+    stat = path.stat()
+    return _load_bank(path, stat.st_size, stat.st_mtime_ns)
+
+
+@cache
+def _load_bank(path: Path, size: int, mtime_ns: int) -> StructureBank:
+    return StructureBank.load(path)

@@ -19,11 +19,21 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-BACKGROUND, SHADOW, SNOW, CLOUD = 0, 1, 2, 3
-NUM_CLASSES = 4
-#: Rank of each class when structures overlap: cloud over shadow over snow over
-#: background (a cloud hides what is under it; a shadow darkens snow).
-PRIORITY = (0, 2, 1, 3)
+# re-exported: the scheme's indices, from the one definition
+from ..constants import BACKGROUND as BACKGROUND
+from ..constants import CLASSES
+from ..constants import CLOUD as CLOUD
+from ..constants import NUM_CLASSES as NUM_CLASSES
+from ..constants import SHADOW as SHADOW
+from ..constants import SNOW as SNOW
+
+#: The classes from the bottom of a stack of overlapping structures to its top: cloud
+#: over shadow over snow over background (a cloud hides what is under it; a shadow
+#: darkens snow).
+PAINT_ORDER = ('background', 'snow', 'shadow', 'cloud')
+#: Rank of each class of :data:`~torchgeo_csia.constants.CLASSES` when structures
+#: overlap (its place in :data:`PAINT_ORDER`).
+PRIORITY = tuple(PAINT_ORDER.index(name) for name in CLASSES)
 
 
 def _rank(mask: Tensor) -> Tensor:

@@ -1,0 +1,37 @@
+"""The docstring examples of the transforms (and of the constants they use) run."""
+
+import doctest
+from types import ModuleType
+
+import pytest
+
+from torchgeo_csia import constants
+from torchgeo_csia.transforms import csia, sources, structures
+
+CSIA_CLASSES = (
+    'RandomCloudShadow',
+    'RandomSnow',
+    'RandomShadowForClouds',
+    'RandomCopyPaste',
+)
+
+
+@pytest.mark.parametrize(
+    'module', (csia, sources, structures, constants), ids=lambda m: m.__name__
+)
+def test_examples_run(module: ModuleType) -> None:
+    result = doctest.testmod(module)
+    assert result.failed == 0
+
+
+def test_every_csia_class_has_an_example() -> None:
+    tests = doctest.DocTestFinder().find(csia)
+    with_examples = {t.name.rsplit('.', 1)[-1] for t in tests if t.examples}
+    assert set(CSIA_CLASSES) <= with_examples
+
+
+def test_every_csia_class_cites_the_paper() -> None:
+    assert '.. [Belyakov2025]' in (csia.__doc__ or '')
+    for name in CSIA_CLASSES:
+        doc = getattr(csia, name).__doc__
+        assert '[Belyakov2025]_' in doc and '\n        1. ' in doc, name
