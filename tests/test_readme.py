@@ -89,6 +89,14 @@ HOW: dict[str, tuple[str, str]] = {
     'torchgeo fit --config docs/configs/sparcs_base.yaml': ('sized', f'{LAPTOP} {FIT}'),
     'torchgeo fit --config docs/configs/sparcs_csia.yaml': ('sized', f'{LAPTOP} {FIT}'),
     _laptop('sparcs_csia'): ('sized', FIT),
+    # run by tests/tasks/test_segmentation.py (fit, then test with the checkpoint)
+    **{
+        f'torchgeo test --config docs/configs/sparcs_{v}.yaml --ckpt_path CKPT': (
+            'name',
+            '',
+        )
+        for v in ('base', 'csia')
+    },
     'torchgeo-csia evaluate --help': ('run', ''),
     # docs/weights.rst
     'python -m torchgeo_csia.models.cards': ('run', ''),

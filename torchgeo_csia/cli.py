@@ -148,7 +148,7 @@ def _demo(args: argparse.Namespace) -> None:
     from lightning.pytorch import Trainer
 
     from .datamodules import SPARCSDataModule
-    from .datamodules.sparcs import _BatchAugmentation
+    from .datamodules.sparcs import BatchAugmentation
     from .datasets.synthetic import write_sample
     from .transforms import RandomCloudShadow, RandomShadowForClouds, RandomSnow
 
@@ -194,7 +194,7 @@ def _demo(args: argparse.Namespace) -> None:
         after = dict(before)
         modes: list[list[str]] = [[] for _ in scenes]
         for aug in csia:
-            step = _BatchAugmentation(aug)(dict(after))
+            step = BatchAugmentation(aug)(dict(after))
             hit = (step['mask'] != after['mask']).flatten(1).any(1) | (
                 step['image'] != after['image']
             ).flatten(1).any(1)

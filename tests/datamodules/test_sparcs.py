@@ -1,12 +1,17 @@
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 from lightning.pytorch import Trainer
+from PIL import Image
 from torch import nn
 from torchgeo.main import main
 
 from torchgeo_csia.datamodules import SPARCSDataModule
+from torchgeo_csia.datamodules.sparcs import SPARCSScenes
+from torchgeo_csia.datasets import SPARCS
 
 from ..conftest import DATA, HERE
 
@@ -24,21 +29,30 @@ def datamodule(**kwargs: object) -> SPARCSDataModule:
     return SPARCSDataModule(**args)  # type: ignore[arg-type]
 
 
-def fit(config: str, tmp_path: Path, *extra: str) -> None:
-    """``torchgeo fit`` on the generated scenes, one CPU step."""
+def cli(command: str, config: str, tmp_path: Path, *extra: str) -> None:
+    """``torchgeo <command>`` (fit, test, ...) on the generated scenes, on the CPU."""
     main(
         [
-            'fit',
+            command,
             '--config',
             config,
             '--data.dict_kwargs.paths',
             os.path.join(DATA, 'usgs'),
             *extra,
             '--trainer.accelerator=cpu',
-            '--trainer.fast_dev_run=1',
             f'--trainer.default_root_dir={tmp_path}',
         ]
     )
+
+
+def fit(config: str, tmp_path: Path, *extra: str) -> None:
+    """``torchgeo fit`` on the generated scenes, one CPU step."""
+    cli('fit', config, tmp_path, *extra, '--trainer.fast_dev_run=1')
+
+
+def _move(x: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
+    """*x* turned by *k* quarter turns, after a horizontal flip if *flip*."""
+    return torch.rot90(x.flip(-1) if flip else x, k, (-2, -1))
 
 
 class TestSPARCSDataModule:
@@ -46,11 +60,11 @@ class TestSPARCSDataModule:
         dm = datamodule()
         dm.setup('fit')
         dm.setup('test')
-        assert dm.train_dataset is not None
+        assert isinstance(dm.test_dataset, SPARCSScenes)
         scenes = [
             set(d.index.scene)  # type: ignore[union-attr]
-            for d in (dm.train_dataset, dm.val_dataset, dm.test_dataset)
-        ]
+            for d in (dm.train_dataset, dm.val_dataset)
+        ] + [set(dm.test_dataset.scenes)]
         assert all(scenes)
         assert not (
             scenes[0] & scenes[1] or scenes[0] & scenes[2] or scenes[1] & scenes[2]
@@ -80,6 +94,61 @@ class TestSPARCSDataModule:
         assert val and test
         # 64 x 64 px scenes: a grid of 32 px patches covers each scene.
         assert sum(len(b['image']) for b in val) >= 4
+
+    def test_test_batches_are_whole_scenes(self) -> None:
+        # one scene a batch, on its own grid: the files' pixels, nothing resampled
+        dm = datamodule(test_splits=['val', 'test'])
+        dm.setup('test')
+        assert isinstance(dm.test_dataset, SPARCSScenes)
+        scenes = dm.test_dataset.scenes
+        assert [SPARCS.split_of(s) for s in scenes] == ['val', 'test']
+        batches = list(dm.test_dataloader())
+        assert len(batches) == 2 and len(list(dm.predict_dataloader())) == 2
+        for scene, batch in zip(scenes, batches, strict=True):
+            stem = os.path.join(DATA, 'usgs', scene)
+            photo = np.asarray(Image.open(f'{stem}_photo.png').convert('RGB'))
+            codes = np.asarray(Image.open(f'{stem}_mask.png'))
+            labels = np.asarray(SPARCS.code_maps['csia'])[codes]
+            assert batch['image'].shape == (1, 3, *codes.shape)
+            assert np.array_equal(batch['image'][0].numpy(), photo.transpose(2, 0, 1))
+            assert np.array_equal(batch['mask'][0].numpy(), labels)
+
+    def test_test_splits_checked(self) -> None:
+        with pytest.raises(ValueError, match='test_splits must be'):
+            datamodule(test_splits=['heldout'])
+        dm = datamodule()
+        dm.setup('test')
+        assert dm.test_dataset is not None and len(dm.test_dataset) == 1
+
+    def test_rot90_keeps_image_and_mask_aligned(self) -> None:
+        # flips and quarter turns: each sample moves by one of the 8 symmetries of
+        # the square, the same one for image and mask, pixels exact
+        dm = datamodule(rot90=True, batch_size=16, length=16)
+        dm.setup('fit')
+        dm.trainer = Trainer(accelerator='cpu', max_epochs=1, logger=False)
+        dm.trainer.training = True
+        batch = next(iter(dm.train_dataloader()))
+        batch['image'][:, 0] = batch['mask'].float()  # a channel that is the mask
+        image, mask = batch['image'] / 255, batch['mask'].clone()
+        torch.manual_seed(0)
+        out = dm.on_after_batch_transfer(batch, 0)
+        seen = set()
+        for i in range(len(mask)):
+            moves = [
+                (k, flip)
+                for k in range(4)
+                for flip in (False, True)
+                if torch.equal(out['mask'][i], _move(mask[i], k, flip))
+                and torch.equal(out['image'][i], _move(image[i], k, flip))
+            ]
+            assert moves, f'sample {i}: image and mask moved apart'
+            seen.add(moves[0])
+        assert torch.equal(out['image'][:, 0] * 255, out['mask'].float())
+        assert any(k % 2 for k, _ in seen)  # quarter turns happen
+
+    def test_rot90_needs_square_patches(self) -> None:
+        with pytest.raises(ValueError, match='rot90 needs square patches'):
+            datamodule(rot90=True, patch_size=(32, 64))
 
     def test_split_kwarg_rejected(self) -> None:
         with pytest.raises(ValueError, match='split is set by SPARCSDataModule'):
@@ -125,21 +194,6 @@ class TestSPARCSDataModule:
         eligible = (mask == 0).flatten(1).any(1)
         assert torch.equal(aug._params['eligible'], eligible)
         assert 'shadow_shift' in aug._params and aug._sun is None
-
-
-@pytest.mark.parametrize('name', ['sparcs_base.yaml', 'sparcs_csia.yaml'])
-def test_documented_configs(name: str, tmp_path: Path) -> None:
-    # the BASE and CSIA harness configs, shrunk to one CPU step
-    config = os.path.join(HERE, '..', 'docs', 'configs', name)
-    fit(
-        config,
-        tmp_path,
-        '--data.init_args.batch_size=2',
-        '--data.init_args.patch_size=64',
-        '--data.init_args.length=2',
-        '--data.init_args.num_workers=0',
-        '--trainer.precision=32',
-    )
 
 
 def test_task_loads_shipped_segmenter() -> None:

@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import glob
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import kornia.augmentation as K
+import rasterio
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.utils.data import DataLoader, Dataset
 from torchgeo.datamodules import GeoDataModule
-from torchgeo.datasets.utils import Sample
+from torchgeo.datasets.utils import Sample, stack_samples
 
+from ..constants import NORMALIZATION as NORMALIZATION
 from ..datasets import SPARCS
+from ..datasets.sparcs import PIXEL_SIZE
 from ..samplers import SceneGriddedSampler, SceneRandomSampler
 from ..transforms import sun_geometry
-
-#: Per image type: (mean, std) that :class:`kornia.augmentation.Normalize` applies.
-#: ``data``: raw counts to top-of-atmosphere reflectance (DN * 2e-5 - 0.1, the MTL
-#: rescaling of Landsat-8 bands 1-9; the thermal bands get the same scale).
-#: ``photo``: 8-bit quicklook to [0, 1].
-NORMALIZATION: dict[str, tuple[float, float]] = {
-    'data': (5000.0, 50000.0),
-    'photo': (0.0, 255.0),
-}
 
 
 @contextlib.contextmanager
@@ -48,13 +45,18 @@ def _rank_stream(calls: int, device: torch.device) -> Iterator[None]:
         yield
 
 
-class _BatchAugmentation(nn.Module):
+class BatchAugmentation(nn.Module):
     """Kornia pipeline on TorchGeo batch dicts that follows the batch's device.
 
     The datamodule is no :class:`~torch.nn.Module`, so Lightning never moves its
     augmentations; those that hold networks (CSIA inpainters) are moved here, once
     per device, before they run. Kornia runs at most one mix augmentation (the CSIA
     classes are ones) per ``AugmentationSequential``, so each gets its own.
+
+    Args:
+        *augs: Kornia augmentations, in the order they run.
+
+    .. versionadded:: 0.1
     """
 
     def __init__(self, *augs: nn.Module) -> None:
@@ -77,6 +79,7 @@ class _BatchAugmentation(nn.Module):
         )
 
     def forward(self, batch: Sample) -> Sample:
+        """Run the pipeline on a batch dict (its tensors already on the device)."""
         device = batch['image'].device
         if any(p.device != device for p in self.parameters()) or any(
             b.device != device for b in self.buffers()
@@ -91,25 +94,109 @@ class _BatchAugmentation(nn.Module):
         return batch
 
 
+class SPARCSScenes(Dataset[Sample]):
+    """Whole SPARCS scenes, each on its own grid, for full-scene evaluation.
+
+    Item *i* is the *i*-th scene of *dataset*'s index, read whole on the grid its
+    labels were drawn on (its UTM zone or polar projection, 30 m pixels): no
+    resampling and no nodata corners, whatever the CRS of *dataset* (warped to
+    EPSG:3857 a scene at 80 degrees north would cover nine times its pixels and
+    weigh nine times as much in a score). Samples hold the keys of
+    :class:`~torchgeo_csia.datasets.SPARCS` samples; ``bounds`` and
+    ``transform`` are in the scene's own CRS.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, dataset: SPARCS, splits: Sequence[str] | None = None) -> None:
+        """Initialize a new SPARCSScenes instance.
+
+        Args:
+            dataset: the scenes (their files, image type, bands, class scheme).
+            splits: keep only the scenes of these splits
+                (:meth:`SPARCS.split_of`); all of *dataset*'s by default.
+
+        Raises:
+            ValueError: If no scene of *dataset* is in *splits*.
+        """
+        index = dataset.index
+        if splits is not None:
+            index = index[[SPARCS.split_of(s) in splits for s in index.scene]]
+        if index.empty:
+            raise ValueError(f'no scene of splits {list(splits or [])} in the dataset')
+        self.dataset = dataset
+        #: scene ids, in item order (stack_samples keeps tensors only)
+        self.scenes: list[str] = [str(s) for s in index.scene]
+        self._files = [
+            (str(r.image_path), str(r.label_path), str(r.grid_path))
+            for r in index.itertuples()
+        ]
+
+    def __len__(self) -> int:
+        """Number of scenes."""
+        return len(self.scenes)
+
+    def __getitem__(self, i: int) -> Sample:
+        """The *i*-th scene, whole, on its own grid.
+
+        Args:
+            i: scene number.
+
+        Returns:
+            A sample of the whole scene.
+        """
+        scene, files = self.scenes[i], self._files[i]
+        folder = os.path.dirname(files[0])
+        # the MTL drops the subscene suffix: its name is the first 21 characters
+        mtl = glob.glob(
+            os.path.join(glob.escape(folder), f'{scene[:21]}_[mM][tT][lL].txt')
+        )
+        with rasterio.open(files[2]) as grid:
+            crs, bounds = grid.crs, grid.bounds
+        ds = self.dataset
+        # one scene in its own CRS: SPARCS reads it without warping
+        own = SPARCS(
+            paths=[*dict.fromkeys(files), *mtl],
+            crs=crs,
+            res=PIXEL_SIZE,
+            image=ds.image,
+            bands=ds.bands,
+            classes=ds.classes,
+            transforms=ds.transforms,
+            cache=False,
+            checksum=ds.checksum,
+        )
+        return own[
+            bounds.left : bounds.right : PIXEL_SIZE,
+            bounds.bottom : bounds.top : PIXEL_SIZE,
+        ]
+
+
 class SPARCSDataModule(GeoDataModule):
     """LightningDataModule implementation for the SPARCS dataset.
 
     Scenes are split by id (:meth:`SPARCS.split_of`: 70 % train, 15 % val, 15 % test,
     the same on every machine, no scene in two splits). Training draws random patches
-    (:class:`~torchgeo_csia.samplers.SceneRandomSampler`), validation and test gridded
-    ones (:class:`~torchgeo_csia.samplers.SceneGriddedSampler`). TorchGeo's own
-    samplers work on :class:`~torchgeo_csia.datasets.SPARCS` too, but for scenes
-    spread over the globe they are slower: on the 60 real scenes (EPSG:3857, 256 px
-    patches, one process) :class:`~torchgeo.samplers.RandomPatchSampler` draws 55
-    patches/s (28.5/s with reading) against 3,088 (62/s), and
-    :class:`~torchgeo.samplers.GriddedPatchSampler` walks the bounding box of all
-    footprints (815 of the 2,346 patches listed after 120 s, against 0.2 s).
+    (:class:`~torchgeo_csia.samplers.SceneRandomSampler`), validation gridded ones
+    (:class:`~torchgeo_csia.samplers.SceneGriddedSampler`). Test and predict batches
+    are whole scenes, one a batch, each on its own grid (:class:`SPARCSScenes`), for
+    the full-scene sliding window of
+    :class:`~torchgeo_csia.tasks.CSIASegmentation`; *test_splits* says whose scenes.
+    Score on one device: across several, Lightning's distributed sampler evens the
+    ranks out with repeated scenes, which would then count twice.
+    TorchGeo's own samplers work on :class:`~torchgeo_csia.datasets.SPARCS` too, but
+    for scenes spread over the globe they are slower: on the 60 real scenes
+    (EPSG:3857, 256 px patches, one process)
+    :class:`~torchgeo.samplers.RandomPatchSampler` draws 55 patches/s (28.5/s with
+    reading) against 3,088 (62/s), and :class:`~torchgeo.samplers.GriddedPatchSampler`
+    walks the bounding box of all footprints (815 of the 2,346 patches listed after
+    120 s, against 0.2 s).
 
     Batch augmentations run on the device in ``on_after_batch_transfer``, in this
     order: normalisation for the image type (:data:`NORMALIZATION`), then the CSIA
     augmentations given as *csia* (they read the sun geometry of the sample, so they
     come before anything that flips or rotates it), then random horizontal and
-    vertical flips.
+    vertical flips and, with *rot90*, random 90-degree rotations.
 
     .. versionadded:: 0.1
     """
@@ -121,6 +208,8 @@ class SPARCSDataModule(GeoDataModule):
         length: int | None = None,
         num_workers: int = 0,
         csia: Sequence[nn.Module] = (),
+        rot90: bool = False,
+        test_splits: Sequence[str] = ('test',),
         **kwargs: Any,
     ) -> None:
         """Initialize a new SPARCSDataModule instance.
@@ -134,6 +223,13 @@ class SPARCSDataModule(GeoDataModule):
                 :mod:`torchgeo_csia.transforms`) applied to training batches after
                 normalisation and before the geometric augmentations. They write
                 labels of the ``'csia'`` scheme, so they need ``classes='csia'``.
+            rot90: after the flips, rotate training batches by 90 degrees (each
+                sample with probability 0.5, image and mask alike). With the
+                flips, each of the 8 symmetries of a square is then equally likely:
+                the same distribution as random flips and a random transpose.
+                Needs square patches.
+            test_splits: splits whose whole scenes the test and predict batches
+                are (``('val', 'test')`` scores all scenes held out of training).
             **kwargs: Additional keyword arguments passed to
                 :class:`~torchgeo_csia.datasets.SPARCS` (``paths``, ``image``,
                 ``classes``, ``bands``, ``crs``, ``res``, ...); ``image`` defaults
@@ -142,8 +238,9 @@ class SPARCSDataModule(GeoDataModule):
 
         Raises:
             ValueError: If *kwargs* holds ``split`` (the datamodule sets it) or an
-                unknown ``image``, or if *csia* is given with classes other than
-                ``'csia'``.
+                unknown ``image``, if *csia* is given with classes other than
+                ``'csia'``, if *rot90* is asked for with non-square patches, or if
+                *test_splits* names an unknown split.
         """
         if 'split' in kwargs:
             raise ValueError('split is set by SPARCSDataModule; do not pass it')
@@ -159,6 +256,19 @@ class SPARCSDataModule(GeoDataModule):
                 "1 shadow, 2 snow, 3 cloud), which in the 7-code 'sparcs' scheme "
                 'mean other classes (2 is water there)'
             )
+        height, width = (
+            (patch_size, patch_size) if isinstance(patch_size, int) else patch_size
+        )
+        if rot90 and height != width:
+            # Kornia keeps the shape and fills the rest with 0, a class label
+            raise ValueError(f'rot90 needs square patches, got {patch_size}')
+        unknown = set(test_splits) - set(SPARCS.split_fractions)
+        if unknown or not test_splits:
+            raise ValueError(
+                f'test_splits must be a non-empty subset of '
+                f'{list(SPARCS.split_fractions)}, got {list(test_splits)}'
+            )
+        self.test_splits = tuple(test_splits)
         super().__init__(
             SPARCS,
             batch_size=batch_size,
@@ -170,12 +280,15 @@ class SPARCSDataModule(GeoDataModule):
         mean, std = NORMALIZATION[image]
         self.mean, self.std = torch.tensor(mean), torch.tensor(std)
         self.csia = list(csia)
-        self.aug = _BatchAugmentation(K.Normalize(mean=self.mean, std=self.std))
-        self.train_aug = _BatchAugmentation(
+        self.aug = BatchAugmentation(K.Normalize(mean=self.mean, std=self.std))
+        # nearest: an exact quarter turn samples pixel centres, so nothing is mixed
+        rotate = [K.RandomRotation90(times=(1, 1), p=0.5, resample='nearest')]
+        self.train_aug = BatchAugmentation(
             K.Normalize(mean=self.mean, std=self.std),
             *self.csia,
             K.RandomHorizontalFlip(p=0.5),
             K.RandomVerticalFlip(p=0.5),
+            *(rotate if rot90 else []),
         )
 
     def setup(self, stage: str) -> None:
@@ -200,7 +313,37 @@ class SPARCSDataModule(GeoDataModule):
                 self.val_dataset, size=self.patch_size
             )
         if stage in ('test', 'predict'):
-            self.test_dataset = SPARCS(split='test', **self.kwargs)
-            self.test_sampler = SceneGriddedSampler(
-                self.test_dataset, size=self.patch_size
-            )
+            scenes = SPARCSScenes(SPARCS(split='all', **self.kwargs), self.test_splits)
+            self.test_dataset = self.predict_dataset = scenes
+
+    def _scene_loader(self, dataset: Dataset[Sample] | None) -> DataLoader[Sample]:
+        """Whole scenes one a batch, in order (scenes differ in size).
+
+        Raises:
+            RuntimeError: If :meth:`setup` has not made *dataset*.
+        """
+        if dataset is None:
+            raise RuntimeError("call setup('test') or setup('predict') first")
+        return DataLoader(
+            dataset,
+            batch_size=1,
+            num_workers=self.num_workers,
+            collate_fn=stack_samples,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def test_dataloader(self) -> DataLoader[Sample]:
+        """Whole scenes of *test_splits*, one a batch.
+
+        Returns:
+            The test loader.
+        """
+        return self._scene_loader(self.test_dataset)
+
+    def predict_dataloader(self) -> DataLoader[Sample]:
+        """Whole scenes of *test_splits*, one a batch, in :class:`SPARCSScenes` order.
+
+        Returns:
+            The predict loader.
+        """
+        return self._scene_loader(self.predict_dataset)
