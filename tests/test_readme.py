@@ -90,6 +90,31 @@ HOW: dict[str, tuple[str, str]] = {
     'torchgeo fit --config docs/configs/sparcs_csia.yaml': ('sized', f'{LAPTOP} {FIT}'),
     _laptop('sparcs_csia'): ('sized', FIT),
     # run by tests/tasks/test_segmentation.py (fit, then test with the checkpoint)
+    # inpainter recipes: each first stage runs as written; the fine-tune stages need
+    # the checkpoint of the stage before, so tests/tasks/test_inpainting_task.py runs
+    # the stages in order
+    **{
+        f'torchgeo fit --config docs/configs/inpainter_{c}.yaml': (
+            'sized',
+            f'{LAPTOP} {FIT}',
+        )
+        for c in ('cloud', 'shadow', 'snow')
+    },
+    **{_laptop(f'inpainter_{c}'): ('sized', FIT) for c in ('cloud', 'shadow', 'snow')},
+    **{
+        line: ('name', '')
+        for stage in (
+            'cloud_swap',
+            'shadow_adv',
+            'snow_adv',
+            'snow_adv2',
+            'snow_adv_wide',
+        )
+        for line in (
+            f'torchgeo fit --config docs/configs/inpainter_{stage}.yaml',
+            _laptop(f'inpainter_{stage}'),
+        )
+    },
     **{
         f'torchgeo test --config docs/configs/sparcs_{v}.yaml --ckpt_path CKPT': (
             'name',
@@ -364,7 +389,10 @@ def test_readme_yaml_agrees_with_configs() -> None:
     assert blocks
     for code in blocks:
         shown = yaml.safe_load(code)
-        for config in sorted(glob.glob(str(ROOT / 'docs' / 'configs' / '*.yaml'))):
+        # the segmentation recipes, whose data section the README shows
+        for config in sorted(
+            glob.glob(str(ROOT / 'docs' / 'configs' / 'sparcs_*.yaml'))
+        ):
             _subtree(shown, yaml.safe_load(Path(config).read_text()))
 
 

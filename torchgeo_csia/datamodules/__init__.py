@@ -1,5 +1,6 @@
 """Datamodules."""
 
+from .inpainting import SPARCSInpaintingDataModule
 from .sparcs import NORMALIZATION, SPARCSDataModule
 
-__all__ = ('NORMALIZATION', 'SPARCSDataModule')
+__all__ = ('NORMALIZATION', 'SPARCSDataModule', 'SPARCSInpaintingDataModule')

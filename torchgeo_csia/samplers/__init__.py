@@ -1,5 +1,6 @@
 """Samplers."""
 
+from .classes import ClassShareSampler
 from .scenes import SceneGriddedSampler, SceneRandomSampler
 
-__all__ = ('SceneGriddedSampler', 'SceneRandomSampler')
+__all__ = ('ClassShareSampler', 'SceneGriddedSampler', 'SceneRandomSampler')

@@ -1,5 +1,6 @@
 """Lightning tasks."""
 
+from .inpainting import InpaintingTask
 from .segmentation import CSIASegmentation
 
-__all__ = ('CSIASegmentation',)
+__all__ = ('CSIASegmentation', 'InpaintingTask')
