@@ -127,6 +127,7 @@ HOW: dict[str, tuple[str, str]] = {
     'python -m torchgeo_csia.models.cards': ('run', ''),
     # docs/results.rst: records of GPU and long CPU runs
     'torchgeo fit': ('name', ''),
+    'torchgeo test': ('name', ''),
 }
 
 

@@ -213,6 +213,60 @@ def _training_step(net: nn.Module, batch: dict[str, Tensor]) -> Callable[[], Non
     return step
 
 
+def _peers(
+    pkg: Any,
+    nets10: Mapping[str, nn.Module],
+    bank: Any,
+    modes: Sequence[Any],
+    seg_meta: Mapping[str, Any],
+    batch: dict[str, Tensor],
+    batch10: dict[str, Tensor],
+) -> list[tuple[str, Callable[[], Callable[[], object]]]]:
+    """The rows after the CSIA variants: what each times, and how to make its call.
+
+    Each call is made when its row's turn comes (after the rows before it ran), as
+    the networks draw their initial weights from the seeded generator.
+    """
+    import segmentation_models_pytorch as smp
+
+    def kornia(
+        aug: K.AugmentationBase2D | K.RandomTransplantation,
+    ) -> Callable[[], object]:
+        seq = K.AugmentationSequential(aug, data_keys=None, keepdim=True)
+        return functools.partial(seq, dict(batch))
+
+    def shipped_step() -> Callable[[], None]:
+        return _training_step(segmenter_of(seg_meta), batch)
+
+    def modes_then_step() -> Callable[[], None]:
+        step = shipped_step()
+        return functools.partial(_both, _stack(modes, batch), step)
+
+    def resnet34_step() -> Callable[[], None]:
+        net = smp.UnetPlusPlus(
+            'resnet34', encoder_weights=None, in_channels=3, classes=4
+        )
+        return _training_step(net, batch)
+
+    return [
+        (
+            'three modes, 10 bands (untrained, fp32)',
+            lambda: _stack(_modes(pkg, nets10, bank, None), batch10),
+        ),
+        ('Kornia RandomPlasmaShadow', lambda: kornia(K.RandomPlasmaShadow(p=0.5))),
+        (
+            'Kornia RandomTransplantation',
+            lambda: kornia(K.RandomTransplantation(p=0.5)),
+        ),
+        (
+            'training step: shipped segmenter, bf16, three modes before it',
+            modes_then_step,
+        ),
+        ('training step: shipped segmenter, bf16', shipped_step),
+        ('training step: U-Net++ resnet34, bf16', resnet34_step),
+    ]
+
+
 def run(
     batches: Sequence[int] = (32, 128),
     size: int = 256,
@@ -343,71 +397,8 @@ def run(
                     repeat,
                 )
             )
-        rows.append(
-            _measure(
-                'three modes, 10 bands (untrained, fp32)',
-                b,
-                _stack(_modes(pkg, ten, bank, None), batch10),
-                dev,
-                repeat,
-            )
-        )
-        plasma = K.AugmentationSequential(
-            K.RandomPlasmaShadow(p=0.5), data_keys=None, keepdim=True
-        )
-        rows.append(
-            _measure(
-                'Kornia RandomPlasmaShadow',
-                b,
-                functools.partial(plasma, dict(batch)),
-                dev,
-                repeat,
-            )
-        )
-        trans = K.AugmentationSequential(
-            K.RandomTransplantation(p=0.5), data_keys=None, keepdim=True
-        )
-        rows.append(
-            _measure(
-                'Kornia RandomTransplantation',
-                b,
-                functools.partial(trans, dict(batch)),
-                dev,
-                repeat,
-            )
-        )
-        step = _training_step(segmenter_of(seg_meta), batch)
-        csia = _stack(modes, batch)
-        rows.append(
-            _measure(
-                'training step: shipped segmenter, bf16, three modes before it',
-                b,
-                functools.partial(_both, csia, step),
-                dev,
-                repeat,
-            )
-        )
-        rows.append(
-            _measure(
-                'training step: shipped segmenter, bf16',
-                b,
-                _training_step(segmenter_of(seg_meta), batch),
-                dev,
-                repeat,
-            )
-        )
-        r34 = smp.UnetPlusPlus(
-            'resnet34', encoder_weights=None, in_channels=3, classes=4
-        )
-        rows.append(
-            _measure(
-                'training step: U-Net++ resnet34, bf16',
-                b,
-                _training_step(r34, batch),
-                dev,
-                repeat,
-            )
-        )
+        for what, make in _peers(pkg, ten, bank, modes, seg_meta, batch, batch10):
+            rows.append(_measure(what, b, make(), dev, repeat))
         if authors and b == batches[0]:
             # cloud + shadow into every sample, theirs against ours (p 1)
             free = {k: v.clone() for k, v in batch.items()}

@@ -603,6 +603,34 @@ def _add_inpainters(parser: argparse.ArgumentParser, use: str) -> None:
     )
 
 
+def _add_reach(
+    parser: argparse.ArgumentParser,
+    p: float | list[float],
+    min_free: float | list[float],
+    p_help: str = 'CSIA probability per mode',
+    unit: str = 'crop',
+    nargs: str | None = None,
+) -> None:
+    """The ``--p`` and ``--min-free`` options of the CSIA modes.
+
+    Args:
+        parser: the subcommand's parser.
+        p: default of ``--p``.
+        min_free: default of ``--min-free``.
+        p_help: help of ``--p``.
+        unit: what ``--min-free`` makes eligible (``'crop'``, ``'patch'``).
+        nargs: ``'+'`` for lists of values (default: one value).
+    """
+    parser.add_argument('--p', type=float, nargs=nargs, default=p, help=p_help)
+    parser.add_argument(
+        '--min-free',
+        type=float,
+        nargs=nargs,
+        default=min_free,
+        help=f'least background share that makes a {unit} eligible (the reach)',
+    )
+
+
 def _add_device(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--device', help=DEVICE)
 
@@ -646,15 +674,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument('--batch-size', type=int, default=6, help='samples drawn')
     demo.add_argument('--patch-size', type=int, default=256, help='patch size (px)')
     demo.add_argument('--out', default='demo.png', help='figure to write')
-    demo.add_argument(
-        '--p', type=float, default=1.0, help='CSIA probability per mode (snow: half)'
-    )
-    demo.add_argument(
-        '--min-free',
-        type=float,
-        default=0.3,
-        help='least background share that makes a patch eligible (the reach)',
-    )
+    _add_reach(demo, 1.0, 0.3, 'CSIA probability per mode (snow: half)', 'patch')
     demo.add_argument(
         '--source',
         choices=['bank', 'procedural'],
@@ -871,13 +891,7 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument('--batch-size', type=int, default=32, help='batch size')
     seg.add_argument('--size', type=int, default=256, help='crop size (px)')
     seg.add_argument('--lr', type=float, default=2e-3, help='peak learning rate')
-    seg.add_argument('--p', type=float, default=0.5, help='CSIA probability per mode')
-    seg.add_argument(
-        '--min-free',
-        type=float,
-        default=0.25,
-        help='least background share that makes a crop eligible (the reach)',
-    )
+    _add_reach(seg, 0.5, 0.25)
     seg.add_argument(
         '--encoder', default='tu-efficientnet_b0', help='U-Net++ encoder (smp)'
     )
@@ -922,16 +936,7 @@ def build_parser() -> argparse.ArgumentParser:
         'reach', 'share of training crops each CSIA mode may change and changes'
     )
     rc.add_argument('--pack', required=True, help='folder written by "pack"')
-    rc.add_argument(
-        '--p', type=float, nargs='+', default=[0.25, 0.5, 0.8], help='probabilities'
-    )
-    rc.add_argument(
-        '--min-free',
-        type=float,
-        nargs='+',
-        default=[0.25, 0.5, 1.0],
-        help='least background share that makes a crop eligible (the reach)',
-    )
+    _add_reach(rc, [0.25, 0.5, 0.8], [0.25, 0.5, 1.0], 'probabilities', nargs='+')
     rc.add_argument(
         '--source',
         default='sparcs',

@@ -5,14 +5,17 @@ authors' idea), with holes that cover whole objects (the class's pixels in the c
 dilated), so no part of the structure is left in the context to copy: at
 augmentation time the structure is painted onto clear ground, and training should
 look like that. Loss: L1 on the hole plus an L1 on image gradients (a texture term;
-see :func:`texture_ratio` for how it is measured), and optionally an adversarial term
-from a patch critic (:func:`patch_critic`), used to fine-tune trained networks.
+see :func:`~torchgeo_csia.losses.texture_ratio` for how it is measured), and
+optionally an adversarial term from a patch critic
+(:func:`~torchgeo_csia.models.critic.patch_critic`), used to fine-tune trained
+networks. The losses, the critic and the context swap are those of
+:class:`~torchgeo_csia.tasks.InpaintingTask`, imported from :mod:`torchgeo_csia.losses`,
+:mod:`torchgeo_csia.models.critic` and :mod:`torchgeo_csia.transforms.structures`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import math
 import os
@@ -28,9 +31,11 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
 
+from .losses import critic_loss, fill_loss, gradient_l1, hole_l1, texture_ratio
+from .models.critic import patch_critic
 from .models.inpainter import Inpainter, inpainter
 from .transforms.csia import CLASS_NAMES
-from .transforms.structures import BACKGROUND, paste
+from .transforms.structures import BACKGROUND, paste, swap_context
 from .transforms.structures import dilate as grow
 
 #: least background share of a crop that counts as label-free (as in the realism
@@ -177,29 +182,6 @@ def crops(pack: Pack, sites: Tensor, size: int) -> tuple[Tensor, Tensor]:
     return torch.stack(imgs), torch.stack(labs)
 
 
-def gradient_l1(a: Tensor, b: Tensor, where: Tensor) -> Tensor:
-    """Mean |grad a - grad b| over pixels in *where* (``B x H x W``)."""
-    loss = a.new_zeros(())
-    for dim in (-1, -2):
-        da, db = a.diff(dim=dim), b.diff(dim=dim)
-        w = (where[:, None].narrow(dim, 0, where.shape[dim] - 1)).to(a.dtype)
-        loss = loss + ((da - db).abs() * w).sum() / (w.sum() * a.shape[1]).clamp(min=1)
-    return loss
-
-
-def texture_ratio(fill: Tensor, truth: Tensor, hole: Tensor) -> float:
-    """Mean gradient magnitude of *fill* over that of *truth*, inside the hole.
-
-    1 means as much texture as the real structure; a blurred fill scores below 1.
-    """
-    num = den = 0.0
-    for dim in (-1, -2):
-        w = hole[:, None].narrow(dim, 0, hole.shape[dim] - 1).float()
-        num += (fill.diff(dim=dim).abs() * w).sum().item()
-        den += (truth.diff(dim=dim).abs() * w).sum().item()
-    return num / max(den, 1e-12)
-
-
 def diffusion_fill(image: Tensor, hole: Tensor, iters: int = 60) -> Tensor:
     """Harmonic (diffusion) inpainting, coarse to fine: a Telea-style baseline."""
     if min(image.shape[-2:]) >= 16:
@@ -285,62 +267,6 @@ def build(cfg: TrainConfig, bands: int) -> Inpainter:
         hole_value=cfg.hole_value,
         margin=cfg.dilate,
     )
-
-
-def patch_critic(bands: int, width: int = 32) -> nn.Sequential:
-    """A spectrally normalised patch critic of an image and its hole mask.
-
-    One score per patch of about 70 pixels (the SN-PatchGAN of free-form
-    inpainting): it judges whether the hole's content reads as the real structure.
-    """
-    sn = nn.utils.parametrizations.spectral_norm
-    chans = (bands + 1, width, 2 * width, 4 * width, 4 * width)
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(itertools.pairwise(chans)):
-        layers += [sn(nn.Conv2d(a, b, 4, 2 if i < 3 else 1, 1)), nn.LeakyReLU(0.2)]
-    layers.append(sn(nn.Conv2d(chans[-1], 1, 4, 1, 1)))
-    return nn.Sequential(*layers)
-
-
-def _weighted(score: Tensor, weight: Tensor) -> Tensor:
-    return (score * weight).sum() / weight.sum().clamp(min=1)
-
-
-def critic_loss(
-    critic: nn.Module, real: Tensor, fake: Tensor, hole: Tensor
-) -> tuple[Tensor, Tensor]:
-    """The critic's hinge loss, over the patches that touch the hole.
-
-    Returns:
-        The loss (the fill detached, so only the critic learns from it) and the
-        patches' weights (1 where a patch touches the hole) for :func:`fill_loss`.
-    """
-    h = hole[:, None].to(real.dtype)
-    d_real = critic(torch.cat([real, h], 1))
-    d_fake = critic(torch.cat([fake.detach(), h], 1))
-    w = F.adaptive_max_pool2d(h, d_real.shape[-2:])
-    d_loss = _weighted(F.relu(1 - d_real), w) + _weighted(F.relu(1 + d_fake), w)
-    return d_loss, w
-
-
-def fill_loss(critic: nn.Module, fake: Tensor, hole: Tensor, weight: Tensor) -> Tensor:
-    """The fill's adversarial loss: minus the critic's score on the hole's patches."""
-    h = hole[:, None].to(fake.dtype)
-    return -_weighted(critic(torch.cat([fake, h], 1)).float(), weight)
-
-
-def swap_context(
-    img: Tensor, structure: Tensor, ground: Tensor, share: float
-) -> Tensor:
-    """The first ``round(share * B)`` crops moved onto *ground*, structure kept.
-
-    Outside *structure* (``B x H x W``) those crops take *ground*'s pixels, so the
-    hole's margin ring and the whole context come from another scene, as when
-    CSIA paints onto clear ground.
-    """
-    k = round(share * len(img))
-    moved = torch.where(structure[:k, None], img[:k], ground[:k])
-    return torch.cat([moved, img[k:]])
 
 
 def _augment(img: Tensor, lab: Tensor) -> tuple[Tensor, Tensor]:
@@ -484,8 +410,7 @@ def train(
             pred = model(img.contiguous(memory_format=torch.channels_last), hole, fill)
         pred = pred.float()
         filled = torch.where(hole[:, None], pred, img)
-        h = hole[:, None].float()
-        l1 = ((pred - img).abs() * h).sum() / (h.sum() * img.shape[1]).clamp(min=1)
+        l1 = hole_l1(pred, img, hole)
         tex = gradient_l1(filled, img, hole) if cfg.texture else pred.new_zeros(())
         loss = l1 + cfg.texture * tex
         adv = pred.new_zeros(())
@@ -501,7 +426,7 @@ def train(
                 adv = fill_loss(critic, filled, hole, w)
             loss = loss + cfg.adversarial * adv
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         opt.step()
         sched.step()
         if ema:
@@ -653,7 +578,7 @@ def evaluate(
                 'method': name,
                 'l1': l1,
                 'psnr': 10 * math.log10(1.0 / max(mse, 1e-12)),
-                'texture': texture_ratio(filled, img, hole),
+                'texture': texture_ratio(filled, img, hole).item(),
                 'crops': len(img),
                 'hole_share': hole.float().mean().item(),
             }

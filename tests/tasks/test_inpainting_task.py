@@ -128,26 +128,13 @@ def test_adversarial_gradients_flow() -> None:
     importlib.util.find_spec('torchgeo_csia.inpainting') is None,
     reason='the first inpainter trainer is gone',
 )
-def test_losses_match_the_first_trainer() -> None:
+def test_the_first_trainer_uses_these_losses() -> None:
+    # one implementation: the first trainer imports what the task uses
     from torchgeo_csia import inpainting as old
 
-    torch.manual_seed(0)
-    real, fake = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
-    h = hole((2, 64, 64), (slice(5, 30), slice(10, 50)))
-    critic = patch_critic(3, width=8)
-    torch.manual_seed(1)
-    critic_old = old.patch_critic(3, width=8)
-    critic_old.load_state_dict(critic.state_dict())
-    new_d, new_w = critic_loss(critic, real, fake, h)
-    old_d, old_w = old.critic_loss(critic_old, real, fake, h)
-    assert torch.equal(new_w, old_w) and torch.allclose(new_d, old_d)
-    assert torch.allclose(
-        fill_loss(critic, fake, h, new_w), old.fill_loss(critic_old, fake, h, old_w)
-    )
-    assert torch.equal(gradient_l1(fake, real, h), old.gradient_l1(fake, real, h))
-    assert texture_ratio(fake, real, h).item() == pytest.approx(
-        old.texture_ratio(fake, real, h)
-    )
+    for f in (critic_loss, fill_loss, gradient_l1, hole_l1, texture_ratio):
+        assert getattr(old, f.__name__) is f, f.__name__
+    assert old.patch_critic is patch_critic and old.swap_context is swap_context
 
 
 def test_swap_context_keeps_the_structure_on_new_ground() -> None:

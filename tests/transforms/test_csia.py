@@ -363,16 +363,24 @@ def test_integer_image_is_an_error() -> None:
         aug(image, torch.zeros(2, 32, 32, dtype=torch.long))
 
 
-@pytest.mark.parametrize('name', sorted(MODES))
-def test_nan_samples_pass_through(name: str) -> None:
+def cloudy(
+    name: str, n: int
+) -> tuple[CSIAAugmentationBase, torch.Tensor, torch.Tensor]:
+    """Mode *name* (p 1, any patch eligible) and *n* patches with some cloud."""
     torch.manual_seed(0)
     aug = MODES[name](3, 1.0)
     if hasattr(aug, 'min_free'):
         aug.min_free = 0.0  # the patches are not label-free
-    image = torch.rand(3, 3, 64, 64)
-    image[1, :, 5:7, 10:14] = float('nan')  # 24 NaN in one sample
-    mask = torch.zeros(3, 64, 64, dtype=torch.long)
+    image = torch.rand(n, 3, 64, 64)
+    mask = torch.zeros(n, 64, 64, dtype=torch.long)
     mask[:, :8, :16] = 3  # some cloud, for the modes that need it
+    return aug, image, mask
+
+
+@pytest.mark.parametrize('name', sorted(MODES))
+def test_nan_samples_pass_through(name: str) -> None:
+    aug, image, mask = cloudy(name, 3)
+    image[1, :, 5:7, 10:14] = float('nan')  # 24 NaN in one sample
     out_image, out_mask = aug(image, mask)
     assert int(out_image.isnan().sum()) == 24
     assert torch.equal(out_image[1].nan_to_num(-1), image[1].nan_to_num(-1))
@@ -415,13 +423,7 @@ def test_sun_of_the_wrong_length_is_an_error() -> None:
 
 @pytest.mark.parametrize('name', sorted(MODES))
 def test_labels_outside_the_scheme_pass_through(name: str) -> None:
-    torch.manual_seed(0)
-    aug = MODES[name](3, 1.0)
-    if hasattr(aug, 'min_free'):
-        aug.min_free = 0.0  # the patch is not label-free
-    image = torch.rand(2, 3, 64, 64)
-    mask = torch.zeros(2, 64, 64, dtype=torch.long)
-    mask[:, :8, :16] = 3
+    aug, image, mask = cloudy(name, 2)
     mask[:, 20:40, 20:40] = 7
     out_image, out_mask = aug(image, mask)
     assert (out_mask[mask == 7] == 7).all()

@@ -28,36 +28,11 @@ from ..losses import (
 from ..models.critic import patch_critic
 from ..models.inpainter import Inpainter, inpainter
 from ..models.weights import inpainter_weights
-from ..transforms.structures import dilate, paste
+from ..transforms.structures import dilate, paste, swap_context
 
 #: where :class:`~torchgeo_csia.callbacks.EMA` keeps its average in a checkpoint
 #: (defined here: the callbacks stand above the tasks, which read the key)
 EMA_KEY = 'ema'
-
-
-def swap_context(
-    image: Tensor, structure: Tensor, ground: Tensor, share: float
-) -> Tensor:
-    """The first ``round(share * B)`` crops moved onto *ground*, structure kept.
-
-    Outside *structure* those crops take *ground*'s pixels, so the hole's margin
-    ring and the whole context come from another scene, as when CSIA paints onto
-    clear ground.
-
-    Args:
-        image: ``B x C x H x W`` crops holding the structures.
-        structure: ``B x H x W`` boolean: the structures' own pixels.
-        ground: ``B x C x H x W`` clear crops.
-        share: share of the batch to move, in ``[0, 1]``.
-
-    Returns:
-        ``B x C x H x W``.
-
-    .. versionadded:: 0.1
-    """
-    k = round(share * len(image))
-    moved = torch.where(structure[:k, None], image[:k], ground[:k])
-    return torch.cat([moved, image[k:]])
 
 
 def inpainter_state(init: str, structure: str | None = None) -> dict[str, Tensor]:
@@ -452,12 +427,15 @@ class InpaintingTask(BaseTask):
         self.log('train_loss', loss.detach(), batch_size=size, prog_bar=True)
         return loss.detach()
 
-    def _evaluate(self, batch: Sample, metrics: HoleReconstruction) -> Tensor:
+    def _fill(self, batch: Sample) -> tuple[Tensor, Tensor, Tensor]:
+        """The images, their holes and the images with the fill pasted in."""
         image, hole, _ = self._holes(batch)
         low, high = self.model.value_range
-        filled = paste(image, self(image, hole).float(), hole, low, high)
+        return image, hole, paste(image, self(image, hole).float(), hole, low, high)
+
+    def _evaluate(self, batch: Sample, metrics: HoleReconstruction) -> None:
+        image, hole, filled = self._fill(batch)
         metrics.update(filled, image, hole)
-        return filled
 
     def validation_step(
         self, batch: Sample, batch_idx: int, dataloader_idx: int = 0
@@ -508,6 +486,4 @@ class InpaintingTask(BaseTask):
         Returns:
             ``B x bands x H x W``: each image with the fill pasted in its hole.
         """
-        image, hole, _ = self._holes(batch)
-        low, high = self.model.value_range
-        return paste(image, self(image, hole).float(), hole, low, high)
+        return self._fill(batch)[2]

@@ -260,6 +260,13 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
         TypeError: If an inpainter is neither a network nor weights, or *autocast*
             is not a dtype.
 
+    Shape:
+        - Input: ``image`` ``B x C x H x W``, floating point in the inpainters' value
+          range (SPARCS quicklooks: ``photo / 255``), and ``mask`` ``B x H x W`` (or
+          ``B x 1 x H x W``) labels of the ``csia`` scheme.
+        - Output: both, of the same shapes and dtypes (given alone with
+          ``params``, either one).
+
     .. versionadded:: 0.1
     """
 
@@ -767,11 +774,8 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
         TypeError: If an inpainter is neither a network nor inpainter weights.
 
     Shape:
-        - Input: ``image`` ``B x C x H x W``, floating point in the inpainters' value
-          range (SPARCS quicklooks: ``photo / 255``), and ``mask`` ``B x H x W`` (or
-          ``B x 1 x H x W``) labels of the ``csia`` scheme.
-        - Output: both, of the same shapes and dtypes (given alone with
-          ``params``, either one).
+        As :class:`CSIAAugmentationBase`: ``image`` ``B x C x H x W`` and ``mask``
+        ``B x H x W`` in, both out.
 
     Example:
         >>> import torch
@@ -887,11 +891,8 @@ class RandomSnow(CSIAAugmentationBase):
         TypeError: If the inpainter is neither a network nor inpainter weights.
 
     Shape:
-        - Input: ``image`` ``B x C x H x W``, floating point in the inpainters' value
-          range (SPARCS quicklooks: ``photo / 255``), and ``mask`` ``B x H x W`` (or
-          ``B x 1 x H x W``) labels of the ``csia`` scheme.
-        - Output: both, of the same shapes and dtypes (given alone with
-          ``params``, either one).
+        As :class:`CSIAAugmentationBase`: ``image`` ``B x C x H x W`` and ``mask``
+        ``B x H x W`` in, both out.
 
     Example:
         >>> import torch
@@ -1006,11 +1007,8 @@ class RandomShadowForClouds(_ShadowGeometry, _Shifted):
         TypeError: If the inpainter is neither a network nor inpainter weights.
 
     Shape:
-        - Input: ``image`` ``B x C x H x W``, floating point in the inpainters' value
-          range (SPARCS quicklooks: ``photo / 255``), and ``mask`` ``B x H x W`` (or
-          ``B x 1 x H x W``) labels of the ``csia`` scheme.
-        - Output: both, of the same shapes and dtypes (given alone with
-          ``params``, either one).
+        As :class:`CSIAAugmentationBase`: ``image`` ``B x C x H x W`` and ``mask``
+        ``B x H x W`` in, both out.
 
     Example:
         >>> import torch
@@ -1092,11 +1090,8 @@ class RandomCopyPaste(_Shifted):
             its range.
 
     Shape:
-        - Input: ``image`` ``B x C x H x W``, floating point in the inpainters' value
-          range (SPARCS quicklooks: ``photo / 255``), and ``mask`` ``B x H x W`` (or
-          ``B x 1 x H x W``) labels of the ``csia`` scheme.
-        - Output: both, of the same shapes and dtypes (given alone with
-          ``params``, either one).
+        As :class:`CSIAAugmentationBase`: ``image`` ``B x C x H x W`` and ``mask``
+        ``B x H x W`` in, both out.
 
     Example:
         >>> import torch

@@ -347,6 +347,31 @@ def paste(
     return torch.where(hole[:, None], filled.clamp(low, high).to(image.dtype), image)
 
 
+def swap_context(
+    image: Tensor, structure: Tensor, ground: Tensor, share: float
+) -> Tensor:
+    """The first ``round(share * B)`` crops moved onto *ground*, structure kept.
+
+    Outside *structure* those crops take *ground*'s pixels, so the hole's margin
+    ring and the whole context come from another scene, as when CSIA paints onto
+    clear ground (for training the inpainters).
+
+    Args:
+        image: ``B x C x H x W`` crops holding the structures.
+        structure: ``B x H x W`` boolean: the structures' own pixels.
+        ground: ``B x C x H x W`` clear crops.
+        share: share of the batch to move, in ``[0, 1]``.
+
+    Returns:
+        ``B x C x H x W``.
+
+    .. versionadded:: 0.1
+    """
+    k = round(share * len(image))
+    moved = torch.where(structure[:k, None], image[:k], ground[:k])
+    return torch.cat([moved, image[k:]])
+
+
 def pack_masks(masks: Tensor) -> Tensor:
     """Pack boolean masks eight pixels to a byte (for compact structure banks).
 
