@@ -32,7 +32,9 @@ masks; the ignore index (any value outside the scheme, such as 255 or a stray 7)
 never painted and passes through unchanged. Images must be floating point in the
 inpainters' value range (quicklooks: ``photo / 255``); a sample holding NaN or inf is
 never selected, so it passes through unchanged and its values do not spread. Networks
-run under :func:`torch.inference_mode`, batched, on the selected samples only. All
+run under :func:`torch.inference_mode`, batched, on a fixed number of slots per batch
+size that hold the selected samples first (``capacity()``), so no call waits for the
+device, and on CUDA they replay as CUDA graphs. All
 random draws use torch's global generators on the batch's device, so
 ``torch.manual_seed`` makes a run reproducible.
 
