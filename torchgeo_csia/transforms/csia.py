@@ -407,13 +407,14 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
         slots = torch.argsort((~selected).to(torch.int32), stable=True)[:k]
         valid = selected[slots]
         params['indices'], params['valid'] = slots, valid
-        layers = self.draw(labels[slots], params) if k else []
+        sub = labels[slots]
+        layers = self.draw(sub, params) if k else []
         layers = [(c, pixels & valid[:, None, None]) for c, pixels in layers]
         params['classes'] = torch.tensor([c for c, _ in layers], dtype=torch.long)
         empty = torch.zeros(0, k, *labels.shape[1:], dtype=torch.bool, device=device)
         params['holes'] = torch.stack([h for _, h in layers]) if layers else empty
         margins = [self.margin(c) for c, _ in layers]
-        regions = paint_regions(labels[slots], layers, margins)
+        regions = paint_regions(sub, layers, margins)
         params['paint'] = torch.stack(regions) if layers else empty
         self._checked = True
         return params
