@@ -10,7 +10,12 @@ from torch import nn
 from torchgeo.main import main
 
 from torchgeo_csia.datamodules import SPARCSDataModule
-from torchgeo_csia.datamodules.sparcs import SPARCSScenes
+from torchgeo_csia.datamodules.sparcs import (
+    SceneCropGrid,
+    SceneCropSampler,
+    SPARCSCrops,
+    SPARCSScenes,
+)
 from torchgeo_csia.datasets import SPARCS
 
 from ..conftest import DATA, HERE
@@ -194,6 +199,88 @@ class TestSPARCSDataModule:
         eligible = (mask == 0).flatten(1).any(1)
         assert torch.equal(aug._params['eligible'], eligible)
         assert 'shadow_shift' in aug._params and aug._sun is None
+
+
+class TestNativeGrid:
+    """grid='native': crops of whole scenes on their own grids, kept in memory."""
+
+    def test_crops_are_the_scene_pixels(self) -> None:
+        dm = datamodule(grid='native', length=8)
+        dm.setup('fit')
+        train = dm.train_dataset
+        assert isinstance(train, SPARCSCrops)
+        assert [SPARCS.split_of(s) for s in train.scenes] == ['train'] * 2
+        whole = SPARCSScenes(SPARCS(split='all', **dm.kwargs), ['train'])
+        for scene, top, left in [(0, 0, 0), (1, 32, 7), (0, 32, 32)]:
+            crop, ref = train[(scene, top, left)], whole[scene]
+            assert crop['image'].dtype == torch.float32
+            assert torch.equal(
+                crop['image'], ref['image'][:, top : top + 32, left : left + 32]
+            )
+            assert torch.equal(
+                crop['mask'], ref['mask'][top : top + 32, left : left + 32]
+            )
+            assert crop['sun_azimuth'] == ref['sun_azimuth']
+        # scenes are kept small: the quicklook and labels as uint8
+        assert train._samples[0]['image'].dtype == torch.uint8
+        with pytest.raises(IndexError, match='leaves scene'):
+            train[(0, 33, 0)]
+
+    def test_batches_and_validation_tiles(self) -> None:
+        dm = datamodule(grid='native', length=None)
+        dm.setup('fit')
+        dm.trainer = Trainer(accelerator='cpu', max_epochs=1, logger=False)
+        dm.trainer.training = True
+        # one epoch defaults to as many crops as tile the training scenes
+        assert len(dm.train_sampler) == 2 * 4  # type: ignore[arg-type]
+        batch = next(iter(dm.train_dataloader()))
+        assert batch['image'].shape == (2, 3, 32, 32) and 'bounds' not in batch
+        out = dm.on_after_batch_transfer(batch, 0)
+        assert out['image'].max() <= 1.0 and out['mask'].shape == (2, 32, 32)
+        val = list(dm.val_dataloader())
+        assert sum(len(b['image']) for b in val) == 4  # one 64 px scene, 4 tiles
+
+    def test_sampler_weighs_scenes_alike(self) -> None:
+        # a small and a large scene are drawn equally often, crops anywhere inside
+        sampler = SceneCropSampler([(40, 40), (1000, 600)], (32, 32), 4000, 0)
+        crops = torch.tensor(list(sampler))
+        share = (crops[:, 0] == 0).float().mean().item()
+        assert 0.46 < share < 0.54
+        small, large = crops[crops[:, 0] == 0], crops[crops[:, 0] == 1]
+        assert small[:, 1:].min() == 0 and small[:, 1:].max() == 8
+        assert large[:, 1].max() == 968 and large[:, 2].max() == 568
+        assert torch.equal(
+            crops,
+            torch.tensor(
+                list(SceneCropSampler([(40, 40), (1000, 600)], (32, 32), 4000, 0))
+            ),
+        )
+        assert not torch.equal(crops, torch.tensor(list(sampler)))  # a new epoch
+
+    def test_grid_tiles_every_pixel(self) -> None:
+        grid = SceneCropGrid([(100, 64), (32, 32)], (32, 32))
+        cover = torch.zeros(100, 64)
+        for scene, top, left in grid:
+            if scene == 0:
+                cover[top : top + 32, left : left + 32] += 1
+        assert cover.min() >= 1 and len(grid) == 4 * 2 + 1
+        assert (0, 68, 32) in grid.crops  # the last row flush with the edge
+
+    def test_bad_arguments(self) -> None:
+        with pytest.raises(ValueError, match="grid must be 'dataset' or 'native'"):
+            datamodule(grid='utm')
+        with pytest.raises(ValueError, match=r"grid='native'.*crs or res"):
+            datamodule(grid='native', crs='EPSG:3857', res=30)
+        dm = datamodule(grid='native', patch_size=128)
+        with pytest.raises(ValueError, match='smaller than the crop size 128 x 128'):
+            dm.setup('fit')
+
+    def test_fit_cli(self, tmp_path: Path) -> None:
+        fit(
+            os.path.join(HERE, 'conf', 'sparcs.yaml'),
+            tmp_path,
+            '--data.init_args.grid=native',
+        )
 
 
 def test_task_loads_shipped_segmenter() -> None:

@@ -6,14 +6,14 @@ import contextlib
 import glob
 import os
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import kornia.augmentation as K
 import rasterio
 import torch
 import torch.distributed as dist
-from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset, Sampler
 from torchgeo.datamodules import GeoDataModule
 from torchgeo.datasets.utils import Sample, stack_samples
 
@@ -172,13 +172,216 @@ class SPARCSScenes(Dataset[Sample]):
         ]
 
 
+def _compact(x: Tensor) -> Tensor:
+    """*x* as ``uint8`` where that holds it exactly, else *x*.
+
+    Quicklooks and labels then take a quarter of float32's memory and an eighth of
+    int64's, for scenes kept whole.
+    """
+    if x.dtype == torch.uint8:
+        return x
+    if x.is_floating_point() and not torch.equal(x, x.round()):
+        return x
+    if x.numel() and (x.min() < 0 or x.max() > 255):
+        return x
+    return x.to(torch.uint8)
+
+
+class SPARCSCrops(Dataset[Sample]):
+    """Crops of whole SPARCS scenes, each on its own grid, decoded once and kept.
+
+    Every scene of *scenes* is read whole once, when the dataset is made, and kept
+    in memory (a 1,000 x 1,000 px quicklook with its labels takes 4 MB); an item
+    is then a crop of one of them, indexed by ``(scene, top, left)`` in pixels, as
+    :class:`SceneCropSampler` and :class:`SceneCropGrid` yield them. Crops carry
+    ``image``, ``mask``, ``sun_azimuth`` and ``sun_elevation``; no ``bounds``, as
+    scenes lie in different CRSs. Loading workers share the decoded scenes
+    (fork, copy-on-write), so they only slice and copy.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, scenes: SPARCSScenes, size: int | tuple[int, int]) -> None:
+        """Initialize a new SPARCSCrops instance.
+
+        Args:
+            scenes: the scenes to read, whole.
+            size: crop size in pixels, ``size`` or ``(height, width)``.
+
+        Raises:
+            ValueError: If a scene is smaller than *size*.
+        """
+        self.size: tuple[int, int] = (
+            (size, size) if isinstance(size, int) else (size[0], size[1])
+        )
+        self.scenes = scenes.scenes
+        self._samples: list[Sample] = []
+        for i, scene in enumerate(self.scenes):
+            sample = scenes[i]
+            shape = tuple(sample['mask'].shape[-2:])
+            if shape[0] < self.size[0] or shape[1] < self.size[1]:
+                raise ValueError(
+                    f'scene {scene} is {shape[0]} x {shape[1]} px, smaller than the '
+                    f'crop size {self.size[0]} x {self.size[1]}'
+                )
+            self._samples.append(
+                {
+                    'image': _compact(sample['image']),
+                    'mask': _compact(sample['mask']),
+                    'sun_azimuth': sample['sun_azimuth'],
+                    'sun_elevation': sample['sun_elevation'],
+                }
+            )
+
+    @property
+    def shapes(self) -> list[tuple[int, int]]:
+        """Height and width of each scene, in pixels."""
+        return [
+            (int(s['mask'].shape[-2]), int(s['mask'].shape[-1])) for s in self._samples
+        ]
+
+    def __len__(self) -> int:
+        """Number of scenes (items are indexed by crop, not by number)."""
+        return len(self._samples)
+
+    def __getitem__(self, index: tuple[int, int, int]) -> Sample:
+        """The crop ``(scene, top, left)``.
+
+        Args:
+            index: scene number and the crop's top-left pixel in it.
+
+        Returns:
+            A sample of the crop.
+
+        Raises:
+            IndexError: If the crop does not lie inside the scene.
+        """
+        scene, top, left = index
+        sample = self._samples[scene]
+        (h, w), (ch, cw) = self.shapes[scene], self.size
+        if not (0 <= top <= h - ch and 0 <= left <= w - cw):
+            raise IndexError(
+                f'crop at ({top}, {left}) of {ch} x {cw} px leaves scene '
+                f'{self.scenes[scene]} ({h} x {w} px)'
+            )
+        image = sample['image'][..., top : top + ch, left : left + cw]
+        mask = sample['mask'][..., top : top + ch, left : left + cw]
+        return {
+            'image': image.float(),
+            'mask': mask.long(),
+            'sun_azimuth': sample['sun_azimuth'],
+            'sun_elevation': sample['sun_elevation'],
+        }
+
+
+class SceneCropSampler(Sampler[tuple[int, int, int]]):
+    """Random crops of scenes, each scene equally likely, anywhere in it.
+
+    Each crop draws its scene uniformly, then its top-left pixel uniformly over
+    the places where it fits: every scene weighs the same, whatever its
+    latitude or size (warped to a common CRS, a high-latitude scene covers more
+    pixels and would be drawn more often).
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        shapes: Sequence[tuple[int, int]],
+        size: tuple[int, int],
+        length: int,
+        generator: int | None = None,
+    ) -> None:
+        """Initialize a new SceneCropSampler instance.
+
+        Args:
+            shapes: height and width of each scene, in pixels.
+            size: crop height and width, in pixels.
+            length: crops per epoch.
+            generator: seed of the draws (each epoch draws anew from it).
+        """
+        self.room = torch.tensor(
+            [(h - size[0] + 1, w - size[1] + 1) for h, w in shapes]
+        )
+        self.length = length
+        self.generator = torch.Generator()
+        if generator is not None:
+            self.generator.manual_seed(generator)
+
+    def __iter__(self) -> Iterator[tuple[int, int, int]]:
+        """Draw one epoch of crops.
+
+        Yields:
+            ``(scene, top, left)`` of each crop.
+        """
+        g = self.generator
+        scene = torch.randint(len(self.room), (self.length,), generator=g)
+        room = self.room[scene]
+        top = (torch.rand(self.length, generator=g) * room[:, 0]).long()
+        left = (torch.rand(self.length, generator=g) * room[:, 1]).long()
+        yield from zip(scene.tolist(), top.tolist(), left.tolist(), strict=True)
+
+    def __len__(self) -> int:
+        """Crops per epoch."""
+        return self.length
+
+
+def _starts(extent: int, size: int) -> list[int]:
+    """Tile starts covering *extent* with tiles of *size*, the last one flush."""
+    starts = list(range(0, extent - size + 1, size))
+    if starts[-1] != extent - size:
+        starts.append(extent - size)
+    return starts
+
+
+class SceneCropGrid(Sampler[tuple[int, int, int]]):
+    """Crops tiling each scene in turn, the last row and column flush with its edge.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self, shapes: Sequence[tuple[int, int]], size: tuple[int, int]
+    ) -> None:
+        """Initialize a new SceneCropGrid instance.
+
+        Args:
+            shapes: height and width of each scene, in pixels.
+            size: crop height and width, in pixels.
+        """
+        self.crops = [
+            (i, top, left)
+            for i, (h, w) in enumerate(shapes)
+            for top in _starts(h, size[0])
+            for left in _starts(w, size[1])
+        ]
+
+    def __iter__(self) -> Iterator[tuple[int, int, int]]:
+        """The crops, scene by scene, row by row.
+
+        Yields:
+            ``(scene, top, left)`` of each crop.
+        """
+        yield from self.crops
+
+    def __len__(self) -> int:
+        """Number of crops."""
+        return len(self.crops)
+
+
 class SPARCSDataModule(GeoDataModule):
     """LightningDataModule implementation for the SPARCS dataset.
 
     Scenes are split by id (:meth:`SPARCS.split_of`: 70 % train, 15 % val, 15 % test,
-    the same on every machine, no scene in two splits). Training draws random patches
+    the same on every machine, no scene in two splits). With ``grid='dataset'`` (the
+    default) patches lie on the dataset's common grid (its ``crs`` and ``res``):
+    training draws random patches
     (:class:`~torchgeo_csia.samplers.SceneRandomSampler`), validation gridded ones
-    (:class:`~torchgeo_csia.samplers.SceneGriddedSampler`). Test and predict batches
+    (:class:`~torchgeo_csia.samplers.SceneGriddedSampler`). With ``grid='native'``
+    each scene stays on its own grid (:class:`SPARCSScenes`), read whole once and
+    kept in memory (:class:`SPARCSCrops`); training draws random crops with every
+    scene equally likely (:class:`SceneCropSampler`), validation tiles each scene
+    (:class:`SceneCropGrid`). Test and predict batches
     are whole scenes, one a batch, each on its own grid (:class:`SPARCSScenes`), for
     the full-scene sliding window of
     :class:`~torchgeo_csia.tasks.CSIASegmentation`; *test_splits* says whose scenes.
@@ -210,6 +413,7 @@ class SPARCSDataModule(GeoDataModule):
         csia: Sequence[nn.Module] = (),
         rot90: bool = False,
         test_splits: Sequence[str] = ('test',),
+        grid: Literal['dataset', 'native'] = 'dataset',
         **kwargs: Any,
     ) -> None:
         """Initialize a new SPARCSDataModule instance.
@@ -230,6 +434,13 @@ class SPARCSDataModule(GeoDataModule):
                 Needs square patches.
             test_splits: splits whose whole scenes the test and predict batches
                 are (``('val', 'test')`` scores all scenes held out of training).
+            grid: where training and validation patches lie: ``'dataset'``, on
+                the dataset's common grid (TorchGeo's way: any CRS and resolution,
+                scenes weighted by the area they cover there); ``'native'``, each
+                scene on its own grid, unresampled, every scene equally likely
+                (the pack-free recipe of the shipped segmenters; scenes are kept
+                decoded in memory, so loading costs a slice). *length* defaults
+                to one epoch of as many crops as tile the training scenes.
             **kwargs: Additional keyword arguments passed to
                 :class:`~torchgeo_csia.datasets.SPARCS` (``paths``, ``image``,
                 ``classes``, ``bands``, ``crs``, ``res``, ...); ``image`` defaults
@@ -240,8 +451,19 @@ class SPARCSDataModule(GeoDataModule):
             ValueError: If *kwargs* holds ``split`` (the datamodule sets it) or an
                 unknown ``image``, if *csia* is given with classes other than
                 ``'csia'``, if *rot90* is asked for with non-square patches, or if
-                *test_splits* names an unknown split.
+                *test_splits* names an unknown split, if *grid* is neither
+                ``'dataset'`` nor ``'native'``, or if ``grid='native'`` comes with
+                ``crs`` or ``res`` (native crops keep each scene's own).
         """
+        if grid not in ('dataset', 'native'):
+            raise ValueError(f"grid must be 'dataset' or 'native', got {grid!r}")
+        fixed = sorted({'crs', 'res'} & set(kwargs))
+        if grid == 'native' and fixed:
+            raise ValueError(
+                f"grid='native' keeps each scene on its own grid; do not pass "
+                f'{" or ".join(fixed)}'
+            )
+        self.grid = grid
         if 'split' in kwargs:
             raise ValueError('split is set by SPARCSDataModule; do not pass it')
         image = kwargs.setdefault('image', 'photo')
@@ -297,7 +519,9 @@ class SPARCSDataModule(GeoDataModule):
         Args:
             stage: Either 'fit', 'validate', 'test', or 'predict'.
         """
-        if stage == 'fit':
+        if self.grid == 'native':
+            self._setup_native(stage)
+        elif stage == 'fit':
             self.train_dataset = SPARCS(split='train', **self.kwargs)
             # seeded from torch (seed_everything), so every DDP rank draws the same
             # list and Lightning's distributed wrapper hands each rank its own part
@@ -307,7 +531,7 @@ class SPARCSDataModule(GeoDataModule):
                 length=self.length,
                 generator=int(torch.initial_seed()),
             )
-        if stage in ('fit', 'validate'):
+        if stage in ('fit', 'validate') and self.grid == 'dataset':
             self.val_dataset = SPARCS(split='val', **self.kwargs)
             self.val_sampler = SceneGriddedSampler(
                 self.val_dataset, size=self.patch_size
@@ -315,6 +539,23 @@ class SPARCSDataModule(GeoDataModule):
         if stage in ('test', 'predict'):
             scenes = SPARCSScenes(SPARCS(split='all', **self.kwargs), self.test_splits)
             self.test_dataset = self.predict_dataset = scenes
+
+    def _setup_native(self, stage: str) -> None:
+        """Training and validation crops of whole scenes on their own grids."""
+        size = self.patch_size
+        if stage in ('fit', 'validate'):
+            ds = SPARCS(split='all', **self.kwargs)
+            if stage == 'fit':
+                train = SPARCSCrops(SPARCSScenes(ds, ['train']), size)
+                length = self.length or len(SceneCropGrid(train.shapes, train.size))
+                self.train_dataset = train
+                # seeded from torch, as with grid='dataset'
+                self.train_sampler = SceneCropSampler(  # type: ignore[assignment]
+                    train.shapes, train.size, length, int(torch.initial_seed())
+                )
+            val = SPARCSCrops(SPARCSScenes(ds, ['val']), size)
+            self.val_dataset = val
+            self.val_sampler = SceneCropGrid(val.shapes, val.size)  # type: ignore[assignment]
 
     def _scene_loader(self, dataset: Dataset[Sample] | None) -> DataLoader[Sample]:
         """Whole scenes one a batch, in order (scenes differ in size).
