@@ -62,7 +62,7 @@ def test_weighted_draws_favour_high_shares(train: SPARCS) -> None:
     sampler = ClassShareSampler(
         train, size=32, cls='cloud', share=(0.0, 1.0), weighted=True, length=4000
     )
-    assert sampler.weights is not None
+    assert sampler.draws.weights is not None
     picked = np.array([p[0].start for p in sampler])
     # mean share of the drawn patches, against that of uniform draws
     lookup = dict(zip(sampler.corners[:, 0], sampler.shares, strict=True))
@@ -92,3 +92,41 @@ def test_real_scenes(real_root: str) -> None:
         assert mask.shape == (256, 256) and not (mask == 255).any()
         share = (mask == sampler.cls).float().mean().item()
         assert 0.03 <= share <= 0.7
+
+
+def test_scene_share_sampler_on_whole_scenes() -> None:
+    import torch
+
+    from torchgeo_csia.samplers import SceneShareSampler
+
+    # scene 0: cloud in its left half; scene 1: no cloud; scene 2: too small
+    left = torch.zeros(64, 64, dtype=torch.uint8)
+    left[:, :32] = 3
+    left[0, 50] = 255  # one nodata pixel, top right
+    masks = [left, torch.zeros(64, 64, dtype=torch.uint8), torch.zeros(8, 8)]
+    sampler = SceneShareSampler(
+        masks, size=32, cls=3, share=(0.25, 0.75), stride=8, length=200, generator=0
+    )
+    assert len(sampler) == 200
+    for scene, top, left_px in sampler:
+        crop = masks[scene][top : top + 32, left_px : left_px + 32]
+        share = (crop == 3).float().mean().item()
+        assert scene == 0 and 0.25 <= share <= 0.75 and not (crop == 255).any()
+    # corners every 8 px: columns 8, 16, 24 hold 75, 50, 25 %; 24 is nodata-free
+    # only below the nodata pixel's rows
+    assert {c for _, _, c in sampler.crops.tolist()} == {8, 16, 24}
+    assert (sampler.crops[sampler.crops[:, 2] == 24][:, 1] >= 8).all()
+    fixed = SceneShareSampler(
+        masks,
+        size=32,
+        cls=3,
+        share=(0.25, 0.75),
+        stride=8,
+        fixed=True,
+        replacement=False,
+    )
+    assert list(fixed) == list(fixed) and len(set(fixed)) == len(fixed.crops)
+    with pytest.raises(ValueError, match='no 32 x 32 px crop holds class 2'):
+        SceneShareSampler(masks, size=32, cls=2)
+    with pytest.raises(ValueError, match='share must be'):
+        SceneShareSampler(masks, size=32, cls=3, share=(0.5, 0.2))

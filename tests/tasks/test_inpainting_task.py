@@ -402,6 +402,24 @@ class TestSPARCSInpaintingDataModule:
         assert batch['image'].shape == (2, 3, 32, 32)
         assert ((batch['mask'] == 2).flatten(1).float().mean(1) >= 0.03).all()
 
+    def test_native_crops_with_ground(self) -> None:
+        # whole scenes on their own grids: crops by class share, ground crops clear
+        dm = datamodule(grid='native', ground=0.5, patch_size=32, stride=8)
+        dm.setup('fit')
+        dm.trainer = Trainer(accelerator='cpu', logger=False)
+        dm.trainer.training = True
+        batch = next(iter(dm.train_dataloader()))
+        assert batch['image'].shape == batch['ground'].shape == (2, 3, 32, 32)
+        share = (batch['mask'] == 3).flatten(1).float().mean(1)
+        assert ((share >= 0.03) & (share <= 0.7)).all()
+        val = [b['mask'] for b in dm.val_dataloader()]
+        assert len(val) == 1 and torch.equal(
+            val[0], next(iter(dm.val_dataloader()))['mask']
+        )
+        dm.setup('test')
+        (test,) = list(dm.test_dataloader())
+        assert ((test['mask'] == 3).flatten(1).float().mean(1) >= 0.03).all()
+
     def test_invalid(self) -> None:
         with pytest.raises(ValueError, match='test split only'):
             datamodule(test_splits=('val', 'test'))

@@ -9,15 +9,16 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 from torchgeo.datamodules import GeoDataModule
 from torchgeo.datasets import GeoDataset
-from torchgeo.datasets.utils import GeoSlice, Sample
+from torchgeo.datasets.utils import Sample
 
 from ..constants import BACKGROUND, CLASS_INDEX, STRUCTURES
 from ..datasets import SPARCS
-from ..samplers import ClassShareSampler
-from .sparcs import SPARCSDataModule
+from ..samplers import ClassShareSampler, SceneShareSampler
+from .sparcs import SPARCSCrops, SPARCSDataModule, SPARCSScenes
 
-#: ``(x, y)`` slices of a patch, as the samplers yield them
-Patch = tuple[slice, slice]
+#: a patch as the samplers yield it: ``(x, y)`` slices (geo samplers) or
+#: ``(scene, top, left)`` pixels (crops of whole scenes)
+Patch = tuple[slice, slice] | tuple[int, int, int]
 
 
 class _WithGround(Dataset[Sample]):
@@ -27,10 +28,10 @@ class _WithGround(Dataset[Sample]):
     moves the first patch's structure onto.
     """
 
-    def __init__(self, dataset: GeoDataset) -> None:
+    def __init__(self, dataset: GeoDataset | SPARCSCrops) -> None:
         self.dataset = dataset
 
-    def __getitem__(self, index: tuple[GeoSlice, GeoSlice]) -> Sample:
+    def __getitem__(self, index: tuple[Any, Any]) -> Sample:
         sample = self.dataset[index[0]]
         sample['ground'] = self.dataset[index[1]]['image']
         return sample
@@ -39,7 +40,11 @@ class _WithGround(Dataset[Sample]):
 class _Pairs(Sampler[tuple[Patch, Patch]]):
     """Zip two samplers (structures and ground), as long as the first."""
 
-    def __init__(self, first: ClassShareSampler, second: ClassShareSampler) -> None:
+    def __init__(
+        self,
+        first: ClassShareSampler | SceneShareSampler,
+        second: ClassShareSampler | SceneShareSampler,
+    ) -> None:
         self.first, self.second = first, second
 
     def __iter__(self) -> Iterator[tuple[Patch, Patch]]:
@@ -74,6 +79,10 @@ class SPARCSInpaintingDataModule(SPARCSDataModule):
     the eight orientations that the first inpainter trainer drew with its flips and
     transposes. ``ground`` is not flipped (it is an independent random crop).
     Test batches are crops too (not whole scenes as in :class:`SPARCSDataModule`).
+    With ``grid='native'`` the crops are those of whole scenes on their own grids,
+    kept in memory (:class:`~torchgeo_csia.datamodules.sparcs.SPARCSCrops`), drawn
+    by :class:`~torchgeo_csia.samplers.SceneShareSampler`: the pixels the first
+    inpainter trainer learnt from.
 
     .. versionadded:: 0.1
     """
@@ -162,13 +171,59 @@ class SPARCSInpaintingDataModule(SPARCSDataModule):
         }
         return ClassShareSampler(dataset, **(args | kwargs))
 
+    def _scene_sampler(self, crops: SPARCSCrops, **kwargs: Any) -> SceneShareSampler:
+        args: dict[str, Any] = {
+            'size': crops.size,
+            'cls': self.cls,
+            'share': self.share,
+            'stride': self.stride,
+        }
+        return SceneShareSampler(crops.masks, **(args | kwargs))
+
+    def _setup_native(self, stage: str) -> None:
+        """Crops of whole scenes on their own grids, by class share."""
+        ds = SPARCS(split='all', **self.kwargs)
+        if stage == 'fit':
+            train = SPARCSCrops(SPARCSScenes(ds, ['train']), self.patch_size)
+            seed = int(torch.initial_seed())
+            sampler = self._scene_sampler(
+                train, length=self.length, weighted=self.weighted, generator=seed
+            )
+            if self.ground is None:
+                self.train_dataset = train
+                self.train_sampler = sampler  # type: ignore[assignment]
+            else:
+                clear = self._scene_sampler(
+                    train,
+                    cls=BACKGROUND,
+                    share=(self.ground, 1.0),
+                    length=len(sampler),
+                    generator=seed + 1,
+                )
+                self.train_dataset = _WithGround(train)
+                self.train_sampler = _Pairs(sampler, clear)  # type: ignore[assignment]
+        held_out = {'fit': 'val', 'validate': 'val', 'test': 'test', 'predict': 'test'}
+        split = held_out[stage]
+        crops = SPARCSCrops(SPARCSScenes(ds, [split]), self.patch_size)
+        fixed = self._scene_sampler(
+            crops,
+            length=self.val_length,
+            replacement=False,
+            fixed=True,
+            generator=self.val_seed,
+        )
+        setattr(self, f'{split}_dataset', crops)
+        setattr(self, f'{split}_sampler', fixed)
+
     def setup(self, stage: str) -> None:
         """Set up datasets and samplers.
 
         Args:
             stage: Either 'fit', 'validate', 'test', or 'predict'.
         """
-        if stage == 'fit':
+        if self.grid == 'native':
+            self._setup_native(stage)
+        elif stage == 'fit':
             train = SPARCS(split='train', **self.kwargs)
             # seeded from torch (seed_everything), so every DDP rank draws the same
             # list and Lightning's distributed wrapper hands each rank its own part
@@ -191,10 +246,12 @@ class SPARCSInpaintingDataModule(SPARCSDataModule):
                 # yields pairs of patches, which _WithGround takes; GeoDataModule
                 # hands any sampler to its DataLoader
                 self.train_sampler = _Pairs(sampler, clear)  # type: ignore[assignment]
-        if stage in ('fit', 'validate'):
+        if self.grid == 'native':
+            pass
+        elif stage in ('fit', 'validate'):
             self.val_dataset = SPARCS(split='val', **self.kwargs)
             self.val_sampler = self._held_out(self.val_dataset)
-        if stage in ('test', 'predict'):
+        elif stage in ('test', 'predict'):
             self.test_dataset = SPARCS(split='test', **self.kwargs)
             self.test_sampler = self._held_out(self.test_dataset)
 

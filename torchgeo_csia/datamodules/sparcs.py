@@ -240,6 +240,11 @@ class SPARCSCrops(Dataset[Sample]):
             (int(s['mask'].shape[-2]), int(s['mask'].shape[-1])) for s in self._samples
         ]
 
+    @property
+    def masks(self) -> list[Tensor]:
+        """Each scene's ``H x W`` labels, as kept (``uint8`` where they fit)."""
+        return [s['mask'] for s in self._samples]
+
     def __len__(self) -> int:
         """Number of scenes (items are indexed by crop, not by number)."""
         return len(self._samples)

@@ -1,6 +1,11 @@
 """Samplers."""
 
-from .classes import ClassShareSampler
+from .classes import ClassShareSampler, SceneShareSampler
 from .scenes import SceneGriddedSampler, SceneRandomSampler
 
-__all__ = ('ClassShareSampler', 'SceneGriddedSampler', 'SceneRandomSampler')
+__all__ = (
+    'ClassShareSampler',
+    'SceneGriddedSampler',
+    'SceneRandomSampler',
+    'SceneShareSampler',
+)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from numpy.typing import NDArray
 from torch import Tensor
+from torch.utils.data import Sampler
 from torchgeo.datasets import GeoDataset
 from torchgeo.samplers import GeoSampler, Units
 
@@ -17,6 +18,87 @@ from ..constants import IGNORE_INDEX
 
 #: pixels kept clear of each footprint's bounding box (see ``_candidates``)
 _INSET = 2
+
+
+class _ShareDraws:
+    """Which candidate patches each epoch takes (both class-share samplers).
+
+    Args:
+        shares: the class's share in each candidate.
+        length: draws per epoch (default: the number of candidates; without
+            *replacement* at most that many).
+        weighted: draw in proportion to the share.
+        replacement: draw with replacement.
+        fixed: the same draws every epoch.
+        generator: seed or numpy generator.
+    """
+
+    def __init__(
+        self,
+        shares: NDArray[np.float64],
+        length: int | None,
+        weighted: bool,
+        replacement: bool,
+        fixed: bool,
+        generator: int | np.random.Generator | None,
+    ) -> None:
+        self.count = len(shares)
+        self.weights = shares / shares.sum() if weighted and shares.sum() > 0 else None
+        self.replacement = replacement
+        self.generator = np.random.default_rng(generator)
+        self.length = length or self.count
+        if not replacement:
+            self.length = min(self.length, self.count)
+        #: the draws every epoch repeats when *fixed* (else ``None``)
+        self.fixed = self._draw() if fixed else None
+
+    def _draw(self) -> NDArray[np.int64]:
+        if self.replacement and self.weights is None:
+            return self.generator.integers(self.count, size=self.length)
+        picks: NDArray[np.int64] = self.generator.choice(
+            self.count, size=self.length, replace=self.replacement, p=self.weights
+        )
+        return picks
+
+    def epoch(self) -> NDArray[np.int64]:
+        """Indices of the candidates this epoch yields."""
+        return self._draw() if self.fixed is None else self.fixed
+
+    def __len__(self) -> int:
+        return self.length
+
+
+def _check_share(share: tuple[float, float], stride: int) -> tuple[float, float]:
+    low, high = share
+    if not 0 <= low <= high <= 1:
+        raise ValueError(
+            f'share must be (low, high) with 0 <= low <= high <= 1, got {share}'
+        )
+    if stride < 1:
+        raise ValueError(f'stride must be a positive number of pixels, got {stride}')
+    return float(low), float(high)
+
+
+def _qualifying(
+    mask: Tensor,
+    cls: int,
+    share: tuple[float, float],
+    patch: tuple[int, int],
+    stride: int,
+    ignore_index: int | None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Rows, columns (in strides) and class shares of the patches that qualify.
+
+    A patch of *mask* qualifies if it holds *share* of *cls* and, unless
+    *ignore_index* is ``None``, no nodata.
+    """
+    area = patch[0] * patch[1]
+    found = _box_sums(mask == cls, patch, stride) / area
+    ok = (found >= share[0]) & (found <= share[1])
+    if ignore_index is not None:
+        ok &= _box_sums(mask == ignore_index, patch, stride) == 0
+    r, c = torch.nonzero(ok, as_tuple=True)
+    return r, c, found[ok].double()
 
 
 class ClassShareSampler(GeoSampler):
@@ -90,15 +172,7 @@ class ClassShareSampler(GeoSampler):
             ValueError: If *share* is not a range within [0, 1], *stride* is not
                 positive, *cls* is an unknown name, or no patch qualifies.
         """
-        low, high = share
-        if not 0 <= low <= high <= 1:
-            raise ValueError(
-                f'share must be (low, high) with 0 <= low <= high <= 1, got {share}'
-            )
-        if stride < 1:
-            raise ValueError(
-                f'stride must be a positive number of pixels, got {stride}'
-            )
+        low, high = _check_share(share, stride)
         height, width = (size, size) if isinstance(size, int | float) else size
         self.res = dataset.res
         if units == Units.PIXELS:
@@ -126,19 +200,10 @@ class ClassShareSampler(GeoSampler):
                 f'no {rows} x {cols} px patch holds class {self.cls} within share '
                 f'{self.share} (and no nodata); widen share or shrink size'
             )
-        self.weights = (
-            self.shares / self.shares.sum()
-            if weighted and self.shares.sum() > 0
-            else None
+        self.draws = _ShareDraws(
+            self.shares, length, weighted, replacement, fixed, generator
         )
-        self.replacement = replacement
-        self.generator = np.random.default_rng(generator)
-        count = len(self.corners)
-        self._length = length or count
-        if not replacement:
-            self._length = min(self._length, count)
-        #: the draws every epoch repeats when *fixed* (else ``None``)
-        self.fixed = self._draw() if fixed else None
+        self._length = len(self.draws)
 
     def _candidates(
         self,
@@ -165,15 +230,13 @@ class ClassShareSampler(GeoSampler):
         # the public query, so the shares are those of the pixels the patches will
         # hold (overlapping scenes mosaic as they will when the patch is read)
         mask = dataset[x0:x1:xres, y0:y1:yres]['mask']
-        share = _box_sums(mask == self.cls, patch, stride) / (patch[0] * patch[1])
-        ok = (share >= self.share[0]) & (share <= self.share[1])
-        if ignore_index is not None:
-            ok &= _box_sums(mask == ignore_index, patch, stride) == 0
-        r, c = torch.nonzero(ok, as_tuple=True)
+        r, c, share = _qualifying(
+            mask, self.cls, self.share, patch, stride, ignore_index
+        )
         # row 0 of the mask is its top (y1); a patch's lower left is patch rows down
         xs = x0 + (c * stride).double().numpy() * xres
         ys = y1 - (r * stride + patch[0]).double().numpy() * yres
-        return np.stack([xs, ys], 1), share[ok].double().numpy()
+        return np.stack([xs, ys], 1), share.numpy()
 
     def __iter__(self) -> Iterator[tuple[slice, slice]]:
         """Iterate over the patches of one epoch.
@@ -181,21 +244,10 @@ class ClassShareSampler(GeoSampler):
         Yields:
             [xmin:xmax, ymin:ymax] coordinates to index a dataset.
         """
-        picks = self._draw() if self.fixed is None else self.fixed
         height, width = self.size
-        for i in picks:
+        for i in self.draws.epoch():
             x, y = self.corners[i]
             yield slice(float(x), float(x) + width), slice(float(y), float(y) + height)
-
-    def _draw(self) -> NDArray[np.int64]:
-        """Indices of the candidates one epoch yields."""
-        count = len(self.corners)
-        if self.replacement and self.weights is None:
-            return self.generator.integers(count, size=len(self))
-        picks: NDArray[np.int64] = self.generator.choice(
-            count, size=len(self), replace=self.replacement, p=self.weights
-        )
-        return picks
 
     def __len__(self) -> int:
         """Return the number of patches in one epoch.
@@ -236,3 +288,90 @@ def _class_value(dataset: GeoDataset, cls: int | str) -> int:
             + ' (or pass the mask value)'
         )
     return list(names).index(cls)
+
+
+class SceneShareSampler(Sampler[tuple[int, int, int]]):
+    """Random crops of whole scenes whose share of one class lies in a range.
+
+    :class:`ClassShareSampler` for scenes each on its own grid, as
+    :class:`~torchgeo_csia.datamodules.sparcs.SPARCSCrops` holds them: candidate
+    crops have corners every *stride* pixels from each scene's top left, hold no
+    nodata and hold *share* of *cls*; they are indexed ``(scene, top, left)``.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        masks: Sequence[Tensor],
+        *,
+        size: tuple[int, int] | int,
+        cls: int,
+        share: tuple[float, float] = (0.03, 0.7),
+        length: int | None = None,
+        stride: int = 16,
+        weighted: bool = False,
+        replacement: bool = True,
+        fixed: bool = False,
+        ignore_index: int | None = IGNORE_INDEX,
+        generator: int | np.random.Generator | None = None,
+    ) -> None:
+        """Initialize a new SceneShareSampler instance.
+
+        Args:
+            masks: each scene's ``H x W`` labels.
+            size: crop size in pixels, ``size`` or ``(height, width)``.
+            cls: the class's mask value.
+            share: ``(low, high)``: the least and most share of the crop's pixels
+                that are *cls*.
+            length: crops per epoch, as in :class:`ClassShareSampler`.
+            stride: step in pixels between the corners of candidate crops.
+            weighted: draw crops in proportion to their share of *cls*.
+            replacement: draw with replacement.
+            fixed: draw the same crops in the same order every epoch.
+            ignore_index: mask value of nodata (``None``: keep crops holding it).
+            generator: seed or numpy generator.
+
+        Raises:
+            ValueError: If *share* is not a range within [0, 1], *stride* is not
+                positive, or no crop qualifies.
+        """
+        patch = (size, size) if isinstance(size, int) else (size[0], size[1])
+        self.share = _check_share(share, stride)
+        crops, shares = [], []
+        for i, mask in enumerate(masks):
+            if mask.shape[-2] < patch[0] or mask.shape[-1] < patch[1]:
+                continue
+            r, c, found = _qualifying(
+                mask, cls, self.share, patch, stride, ignore_index
+            )
+            crops.append(
+                torch.stack([torch.full_like(r, i), r * stride, c * stride], 1)
+            )
+            shares.append(found)
+        if not crops or not sum(len(c) for c in crops):
+            raise ValueError(
+                f'no {patch[0]} x {patch[1]} px crop holds class {cls} within share '
+                f'{self.share} (and no nodata); widen share or shrink size'
+            )
+        #: ``N x 3`` (scene, top, left) of the candidate crops
+        self.crops = torch.cat(crops)
+        #: the class's share in each candidate crop
+        self.shares: NDArray[np.float64] = torch.cat(shares).numpy()
+        self.draws = _ShareDraws(
+            self.shares, length, weighted, replacement, fixed, generator
+        )
+
+    def __iter__(self) -> Iterator[tuple[int, int, int]]:
+        """Iterate over the crops of one epoch.
+
+        Yields:
+            ``(scene, top, left)`` of each crop.
+        """
+        for i in self.draws.epoch():
+            scene, top, left = self.crops[i].tolist()
+            yield scene, top, left
+
+    def __len__(self) -> int:
+        """Crops per epoch."""
+        return len(self.draws)
