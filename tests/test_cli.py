@@ -1,5 +1,5 @@
 import argparse
-import glob
+import importlib.util
 import json
 import math
 import os
@@ -13,7 +13,6 @@ import pytest
 import torch
 
 from torchgeo_csia.cli import build_parser, main
-from torchgeo_csia.experiment import CLASSES, iou
 
 from .conftest import DATA, HERE
 
@@ -38,7 +37,7 @@ def test_parser_is_light() -> None:
     _python(LIGHT)
 
 
-@pytest.mark.parametrize('args', [['--help'], ['demo', '--help'], ['evaluate', '-h']])
+@pytest.mark.parametrize('args', [['--help'], ['demo', '--help'], ['realism', '-h']])
 def test_help_is_fast(args: list[str]) -> None:
     cmd = [sys.executable, '-m', 'torchgeo_csia.cli', *args]
     best = math.inf
@@ -110,274 +109,11 @@ def test_ci_run_passes_arguments_after_double_dash() -> None:
     assert 'usage: torchgeo-csia demo' in done.stdout
 
 
-def test_demo_figure_shares_a_scale_and_names_columns() -> None:
-    import matplotlib.pyplot as plt
-
-    from torchgeo_csia.cli import NODATA_COLOR, demo_figure
-
-    torch.manual_seed(0)
-    before = {
-        'image': torch.rand(2, 3, 16, 16) * 0.2,
-        'mask': torch.zeros(2, 16, 16, dtype=torch.long),
-    }
-    before['mask'][1, :, :2] = 255  # nodata
-    after = {'image': before['image'].clone(), 'mask': before['mask'].clone()}
-    after['image'][0, :, :4, :4] = 1.0  # a bright painted cloud
-    after['mask'][0, :4, :4] = 3
-    scenes = ['LC80010812013365LGN00_18', 'LC80320282013182LGN00_30']
-    fig = demo_figure(before, after, scenes, [['cloud + shadow'], []])
-    axs = np.array(fig.axes[:8]).reshape(4, 2)
-    # before and after on one scale: unchanged pixels look the same in both
-    shown_before = np.asarray(axs[0, 0].images[0].get_array())
-    shown_after = np.asarray(axs[2, 0].images[0].get_array())
-    np.testing.assert_allclose(shown_before[4:, 4:], shown_after[4:, 4:])
-    assert (shown_after[:4, :4] == 1.0).all()
-    assert scenes[0] in axs[0, 0].get_title() and scenes[1] in axs[0, 1].get_title()
-    assert 'cloud + shadow' in axs[2, 0].get_title()
-    assert 'unchanged' in axs[2, 1].get_title()
-    (legend,) = fig.legends
-    labels = [t.get_text() for t in legend.get_texts()]
-    assert labels == ['background', 'shadow', 'snow', 'cloud', 'nodata', 'inserted']
-    # nodata is drawn in its own colour, not white like cloud
-    cmap = axs[1, 1].images[0].get_cmap()
-    assert tuple(cmap.get_bad()[:3]) == NODATA_COLOR
-    plt.close(fig)
-
-
-def test_iou_mean_leaves_absent_classes_out() -> None:
-    conf = torch.tensor(
-        [[50, 5, 0, 5], [5, 20, 0, 0], [0, 0, 0, 0], [5, 0, 0, 30]]
-    )  # no snow in the truth, none predicted
-    scores = iou(conf)
-    assert scores['snow'] == 0.0
-    present = [scores[c] for c in ('background', 'shadow', 'cloud')]
-    assert scores['mean'] == pytest.approx(sum(present) / 3)
-    # a class predicted but absent still costs the classes it was taken from
-    conf[0, 2] = 10
-    assert iou(conf)['background'] < scores['background']
-    assert math.isnan(iou(torch.zeros(4, 4, dtype=torch.long))['mean'])
-
-
 def test_bench_data_small(capsys) -> None:
     main(['bench-data', '--scenes', '2', '--size', '600', '--patches', '5'])
     table = capsys.readouterr().out
     assert '| native UTM | L8Biome (torchgeo) |' in table
     assert 'SPARCS usgs (_mask.png)' in table
-
-
-def test_bench_data_loader(usgs_root: str, capsys) -> None:
-    from torchgeo_csia.bench_data import loader
-
-    rows = loader(usgs_root, workers=(0, 1), batch_size=2, patch_size=64, batches=2)
-    assert [n for n, _ in rows] == [0, 1] and all(rate > 0 for _, rate in rows)
-    assert '| workers | patches/s |' in capsys.readouterr().out
-
-
-@pytest.fixture(scope='module')
-def packs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    root = tmp_path_factory.mktemp('packs')
-    out = {}
-    for image in ('photo', 'data'):
-        out[image] = str(root / image)
-        main(
-            [
-                'pack',
-                '--root',
-                os.path.join(DATA, 'usgs'),
-                '--image',
-                image,
-                '--out',
-                out[image],
-            ]
-        )
-    return out
-
-
-def test_pack_refuses_dataset_folder(tmp_path: Path) -> None:
-    inside = os.path.join(DATA, 'usgs', 'pack')
-    with pytest.raises(ValueError, match='must not be inside'):
-        main(['pack', '--root', os.path.join(DATA, 'usgs'), '--out', inside])
-    assert not os.path.exists(inside)
-
-
-@pytest.mark.parametrize('image', ['photo', 'data'])
-def test_train_inpainter_resume_and_evaluate(
-    packs: dict[str, str],
-    image: str,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    # the same command trains on the 3-band quicklooks and on 10-band data
-    args = [
-        'train-inpainter',
-        '--pack',
-        packs[image],
-        '--class',
-        'cloud',
-        '--size',
-        '32',
-    ]
-    args += ['--batch-size', '2', '--encoder', 'resnet18', '--out', str(tmp_path)]
-    args += ['--decoder-channels', '16', '16', '16', '16', '16']
-    main([*args, '--steps', '2'])
-    main([*args, '--steps', '2'])  # resumes from the checkpoint: nothing left
-    assert 'resumed cloud from step 2' in capsys.readouterr().out
-    (weights,) = glob.glob(str(tmp_path / '*.pth'))
-    meta = json.load(open(weights.replace('.pth', '.json')))
-    assert meta['image'] == image and meta['steps_done'] == 2
-    main(
-        [
-            'evaluate-inpainters',
-            '--pack',
-            packs[image],
-            '--class',
-            'cloud',
-            '--weights',
-            weights,
-            '--count',
-            '4',
-            '--figure',
-            str(tmp_path / 'fig.png'),
-        ]
-    )
-    assert (tmp_path / 'fig.png').stat().st_size > 1000
-    table = capsys.readouterr().out
-    assert '| cloud | diffusion |' in table and '| cloud | class mean |' in table
-    # fine-tuning those weights with the adversarial term, resumable as well
-    tuned = tmp_path / 'tuned'
-    more = [*args, '--out', str(tuned), '--init', weights, '--adversarial', '0.1']
-    more += ['--swap', '0.5', '--swap-free', '0.2', '--ema', '0.5', '--weighted']
-    more += ['--critic-real', 'swapped']
-    main([*more, '--steps', '2'])
-    state = torch.load(tuned / 'last.ckpt', weights_only=False)
-    assert state['critic'] is not None and state['config']['init'] == weights
-    assert state['config']['swap'] == 0.5 and state['config']['weighted']
-    assert state['config']['critic_real'] == 'swapped'
-    # the moving average is what gets exported, not the last weights
-    (exported,) = glob.glob(str(tuned / '*.pth'))
-    out = torch.load(exported)
-    name = next(k for k, v in out.items() if v.is_floating_point() and v.ndim == 4)
-    assert torch.equal(out[name], state['ema'][f'module.{name}'].half())
-    assert not torch.equal(state['ema'][f'module.{name}'], state['model'][name])
-    main([*more, '--steps', '2'])
-    assert 'resumed cloud from step 2' in capsys.readouterr().out
-
-
-def test_train_segmenter_evaluate_realism(
-    packs: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    main(
-        [
-            'train-segmenter',
-            '--pack',
-            packs['photo'],
-            '--variant',
-            'csia',
-            '--cloud-first',
-            '--steps',
-            '2',
-            '--batch-size',
-            '2',
-            '--size',
-            '32',
-            '--encoder',
-            'resnet18',
-            '--out',
-            str(tmp_path),
-        ]
-    )
-    (weights,) = glob.glob(str(tmp_path / '*.pth'))
-    log = json.load(open(weights.replace('.pth', '.json')))
-    assert log['config']['shadow_first'] is False
-    assert log['steps_done'] == 2 and set(log['reach']) == {
-        'RandomCloudShadow',
-        'RandomShadowForClouds',
-        'RandomSnow',
-    }
-    main(
-        [
-            'evaluate',
-            '--pack',
-            packs['photo'],
-            '--weights',
-            weights,
-            '--split',
-            'all',
-            '--out',
-            str(tmp_path / 'table.md'),
-            '--figure',
-            str(tmp_path / 'conf.png'),
-        ]
-    )
-    assert '| shadow |' in (tmp_path / 'table.md').read_text()
-    assert (tmp_path / 'conf.png').stat().st_size > 1000
-    main(
-        [
-            'realism',
-            '--pack',
-            packs['photo'],
-            '--weights',
-            weights,
-            '--splits',
-            'train',
-            '--count',
-            '4',
-            '--size',
-            '32',
-            '--min-free',
-            '0.2',
-            '--out',
-            str(tmp_path / 'r.json'),
-            '--figure',
-            str(tmp_path / 'r.png'),
-        ]
-    )
-    result = json.load(open(tmp_path / 'r.json'))
-    assert 0.0 <= result['cloud'] <= 1.0 and 'recall_snow' in result
-    assert sum(result[f'shadow_as_{c}'] for c in CLASSES) == pytest.approx(1.0)
-    # the reference: real structures of the training crops moved onto the crops
-    assert 0.0 <= result['pasted_cloud'] <= 1.0
-    assert result['ratio_pasted_cloud'] == pytest.approx(
-        result['pasted_cloud'] / result['recall_cloud']
-    )
-    assert '| cloud |' in capsys.readouterr().out
-
-
-def test_reach(packs: dict[str, str], tmp_path: Path) -> None:
-    args = ['reach', '--pack', packs['photo'], '--count', '6', '--size', '32']
-    main(
-        [
-            *args,
-            '--p',
-            '0',
-            '1',
-            '--min-free',
-            '0',
-            '1',
-            '--out',
-            str(tmp_path / 'r'),
-        ]
-    )
-    rows = json.load(open(tmp_path / 'r'))
-    assert len(rows) == 2 * 2 * 3
-    for row in rows:
-        assert 0.0 <= row['changed'] <= row['eligible'] <= 1.0
-        if row['p'] == 0:
-            assert row['changed'] == 0.0
-    # at p 1 with no background rule every eligible crop changes
-    full = [r for r in rows if r['p'] == 1 and r['min_free'] == 0]
-    assert all(r['changed'] == r['eligible'] for r in full)
-    assert any(r['changed'] > 0 for r in full)
-
-
-def test_train_rejects_unknown_critic_real(
-    packs: dict[str, str], tmp_path: Path
-) -> None:
-    from torchgeo_csia.inpainting import TrainConfig, load_pack, train
-
-    cfg = TrainConfig(cls='cloud', steps=1, size=32, critic_real='other')
-    with pytest.raises(ValueError, match="critic_real must be 'own' or 'swapped'"):
-        train(load_pack(packs['photo']), cfg, str(tmp_path))
 
 
 def test_build_bank(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -406,7 +142,7 @@ def test_build_bank(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_bench_passes_its_options(monkeypatch: pytest.MonkeyPatch) -> None:
     # the bench itself times the shipped networks (a GPU job: docs/reproduce); here
     # the command's options reach it
-    import torchgeo_csia.bench as bench
+    import torchgeo_csia.experiments.bench as bench
 
     seen: dict[str, object] = {}
     monkeypatch.setattr(bench, 'run', lambda **kwargs: seen.update(kwargs))
@@ -423,15 +159,21 @@ def test_bench_passes_its_options(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (seen['device'], seen['baseline'], seen['authors']) == ('cpu', 'old', False)
 
 
-@pytest.mark.parametrize(
-    'spec', ['BASE_SPARCS_PHOTO', 'CSIASegmenter_Weights.BASE_SPARCS_PHOTO']
-)
-def test_weights_names_resolve(spec: str) -> None:
-    from torchgeo_csia.cli import _registered
-    from torchgeo_csia.models.weights import CSIASegmenter_Weights
-
-    member = _registered(spec, 'CSIASegmenter_Weights', '--weights')
-    assert member is CSIASegmenter_Weights.BASE_SPARCS_PHOTO
+def test_the_second_training_system_is_gone() -> None:
+    # training is torchgeo fit with docs/configs/*.yaml; scoring is torchgeo test
+    commands = set(_subparsers())
+    assert commands == {
+        'demo',
+        'bench-data',
+        'bench',
+        'build-bank',
+        'evaluate-inpainters',
+        'realism',
+        'reach',
+        'export',
+    }
+    for gone in ('pack', 'inpainting', 'experiment', 'bench', 'bench_data'):
+        assert importlib.util.find_spec(f'torchgeo_csia.{gone}') is None, gone
 
 
 @pytest.mark.parametrize(
@@ -442,7 +184,7 @@ def test_weights_names_resolve(spec: str) -> None:
             "--weights 'NOPE' is neither a file nor one of",
         ),
         (
-            ['evaluate', '--weights', 'CSIAInpainter_Weights.CLOUD_SPARCS_PHOTO'],
+            ['realism', '--weights', 'CSIAInpainter_Weights.CLOUD_SPARCS_PHOTO'],
             'is neither a file nor one of',
         ),
         (
@@ -456,31 +198,76 @@ def test_weights_names_resolve(spec: str) -> None:
     ],
 )
 def test_weights_options_say_what_they_take(
-    packs: dict[str, str], args: list[str], message: str
+    usgs_root: str, args: list[str], message: str
 ) -> None:
     with pytest.raises(SystemExit, match=message):
-        main([args[0], '--pack', packs['photo'], *args[1:]])
+        main([args[0], '--root', usgs_root, *args[1:]])
 
 
-def test_evaluate_leaves_an_absent_class_out_of_the_mean(
-    packs: dict[str, str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+def test_measures_run_on_the_scenes(
+    usgs_root: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import torchgeo_csia.experiment as experiment
+    # each measure reads the SPARCS folder itself (no pack); tiny sizes
+    main(['reach', '--root', usgs_root, '--count', '4', '--size', '32'])
+    main(['reach', '--root', usgs_root, '--p', '1', '--min-free', '0'])
+    assert '| 1 | 0 | RandomCloudShadow |' in capsys.readouterr().out
+    out = tmp_path / 'r.json'
+    main(
+        [
+            'realism',
+            '--root',
+            usgs_root,
+            '--weights',
+            'BASE_SPARCS_PHOTO',
+            '--splits',
+            'val',
+            'test',
+            '--count',
+            '2',
+            '--size',
+            '32',
+            '--min-free',
+            '0.2',
+            '--out',
+            str(out),
+        ]
+    )
+    assert 0 <= json.loads(out.read_text())['cloud'] <= 1
+    assert '| cloud |' in capsys.readouterr().out
+    main(
+        [
+            'evaluate-inpainters',
+            '--root',
+            usgs_root,
+            '--class',
+            'shadow',
+            '--weights',
+            'SHADOW_SPARCS_PHOTO',
+            '--count',
+            '2',
+            '--size',
+            '32',
+            '--json',
+            str(tmp_path / 'e.jsonl'),
+        ]
+    )
+    table = capsys.readouterr().out
+    assert (
+        '| shadow | diffusion |' in table
+        and '| shadow | SHADOW_SPARCS_PHOTO |' in table
+    )
 
-    conf = torch.tensor([[50, 5, 0, 5], [5, 20, 0, 0], [0, 0, 0, 0], [5, 0, 0, 30]])
-    monkeypatch.setattr(experiment, 'confusion', lambda *args: conf)
-    out = tmp_path / 'table.md'
-    args = ['evaluate', '--pack', packs['photo'], '--weights', 'BASE_SPARCS_PHOTO']
-    main([*args, '--split', 'all', '--out', str(out)])
-    table = out.read_text()
-    assert table in capsys.readouterr().out
-    assert '| snow | n/a (absent) | n/a |' in table
-    scores = json.load(open(f'{out}.json'))['scores']
-    mean = sum(scores[c] for c in ('background', 'shadow', 'cloud')) / 3
-    assert f'| mean of the 3 present classes | {mean:.3f} |' in table
+
+def test_export_writes_shipped_style_weights(tmp_path: Path) -> None:
+    from torchgeo_csia.models.weights import verified_path
+
+    state = {'state_dict': {'model.w': torch.ones(2), 'critic.w': torch.zeros(1)}}
+    torch.save(state, tmp_path / 'last.ckpt')
+    main(['export', str(tmp_path / 'last.ckpt'), str(tmp_path / 'out' / 'net')])
+    (path,) = (tmp_path / 'out').glob('net-*.pth')
+    assert verified_path(path) == path  # the hash in the name is the file's
+    saved = torch.load(path, weights_only=True)
+    assert list(saved) == ['w'] and saved['w'].dtype == torch.float16
 
 
 def test_demo_stripe_is_in_the_label_file(real_root: str) -> None:

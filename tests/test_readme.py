@@ -71,17 +71,19 @@ HOW: dict[str, tuple[str, str]] = {
     'bash .ci/run bench-data': ('sized', '--scenes 2 --size 600 --patches 5'),
     'bash .ci/run': ('ci', ''),
     'torchgeo-csia demo': ('name', ''),
+    'torchgeo-csia export': ('name', ''),
     'torchgeo-csia demo --help': ('run', ''),
-    'torchgeo-csia pack --root sending --out pack': ('run', ''),
-    'torchgeo-csia realism --pack pack --weights BASE_SPARCS_PHOTO '
+    'torchgeo-csia realism --root sending --weights BASE_SPARCS_PHOTO '
     '--figure realism.png': ('sized', PACKED),
-    'torchgeo-csia reach --pack pack --p 0.5 --min-free 0.25': (
+    'torchgeo-csia reach --root sending --p 0.5 --min-free 0.25': (
         'sized',
         '--count 8 --size 64',
     ),
-    'torchgeo-csia evaluate --pack pack --weights CSIA_SPARCS_PHOTO --split heldout': (
-        'run',
-        '',
+    # the shipped CSIA segmenter scored over whole held-out scenes (sliding window)
+    'torchgeo test --config docs/configs/sparcs_csia.yaml --model.init_args.weights '
+    'CSIA_SPARCS_PHOTO --data.init_args.test_splits [val,test]': (
+        'sized',
+        '--trainer.accelerator cpu --trainer.precision 32 --data.num_workers 0',
     ),
     'torchgeo fit --config': ('name', ''),
     _laptop('sparcs_base'): ('sized', FIT),
@@ -122,7 +124,7 @@ HOW: dict[str, tuple[str, str]] = {
         )
         for v in ('base', 'csia')
     },
-    'torchgeo-csia evaluate --help': ('run', ''),
+    'torchgeo-csia realism --help': ('run', ''),
     # docs/weights.rst
     'python -m torchgeo_csia.models.cards': ('run', ''),
     # docs/results.rst: records of GPU and long CPU runs

@@ -14,7 +14,7 @@
 #       rm pyogrio.part* && python3 -m pip install -q --no-index --no-deps \
 #       --no-compile --no-cache-dir --target /tmp/site /tmp/stage/*.whl
 #   call 4, carry .scenes: export PYTHONPATH=/tmp/site:$PWD; python3 -c "from
-#       torchgeo_csia.bench_data import loader; loader('.scenes')"
+#       torchgeo_csia.experiments.bench_data import loader; loader('.scenes')"
 #
 # The folders are ignored by git (.git/info/exclude). Wheels: Python 3.12, x86-64.
 set -euo pipefail

@@ -178,8 +178,13 @@ _RESAVED_FROM = {
     'csia': 'csia_segmenter_csia_photo_s0-bbd1df5c.pth',
 }
 
+#: the last commit that holds the pack trainer which made the shipped weights (its
+#: ``train-inpainter`` and ``train-segmenter`` commands and the GPU scripts that ran
+#: them, docs/reproduce/gpu_*.sh), removed in issue 16 for ``torchgeo fit``
+PACK_TRAINER_COMMIT = '55edd60'
 _L1_STAGE = (
-    'torchgeo-csia train-inpainter --class {} --steps 3000 --max-minutes 5.5 '
+    'the since-removed pack trainer (last at commit ' + PACK_TRAINER_COMMIT + '): '
+    'train-inpainter --class {} --steps 3000 --max-minutes 5.5 '
     '(stopped at about 2,400 steps; L1 + gradient L1), H100, '
     'docs/reproduce/gpu_inpainters.sh'
 )
@@ -199,7 +204,7 @@ _TRAINING = {
     + '; then again for 1,317 steps, STAGE=2 (run snow_a); then again with a '
     'critic twice as wide (--critic-width 64) for 1,425 steps, STAGE=3 (run snow_w64)',
 }
-#: the files of each training stage (the ``stages`` of the JSON sidecars)
+#: the files of each training stage
 _STAGES = {
     'cloud': (
         'L1 + gradient L1 from scratch, 2,396 steps: csia_inpainter_cloud_photo-'
@@ -218,6 +223,46 @@ _STAGES = {
         'adversarial 0.05 again, 1,317 steps: csia_inpainter_snow_photo-65e74f6a.pth',
         'adversarial 0.05, critic 64 wide, 1,425 steps: this file',
     ),
+}
+#: the pack trainer's settings of each shipped inpainter's last stage (from its
+#: training log; ``steps`` is the length of the one-cycle schedule, ``steps_done``
+#: where the time limit stopped it)
+_LAST_STAGE: dict[str, dict[str, Any]] = {
+    'cloud': {
+        'steps_done': 1333,
+        'steps': 2500,
+        'lr': 2e-4,
+        'adversarial': 0.0,
+        'swap': 1.0,
+        'swap_free': 0.95,
+        'init': 'csia_inpainter_cloud_photo-fd8949fc.pth (stage 1, not shipped)',
+    },
+    'shadow': {
+        'steps_done': 'about 1,000 (stopped by --max-minutes 4.5; not kept)',
+        'steps': 1500,
+        'lr': 2e-4,
+        'adversarial': 0.05,
+        'critic_width': 32,
+        'swap': 0.0,
+        'init': 'csia_inpainter_shadow_photo-a1c021a6.pth',
+    },
+    'snow': {
+        'steps_done': 1425,
+        'steps': 2500,
+        'lr': 2e-4,
+        'adversarial': 0.05,
+        'critic_width': 64,
+        'swap': 0.0,
+        'init': 'csia_inpainter_snow_photo-65e74f6a.pth (stages 1-2, not shipped)',
+    },
+}
+_COMMON_STAGE = {
+    'batch_size': 32,
+    'size': 256,
+    'texture': 1.0,
+    'dilate': 4,
+    'share': (0.03, 0.7),
+    'seed': 0,
 }
 #: docs/results.rst, "Inpainters" (256 held-out crops per class, hole = the class
 #: dilated by 4 px; L1 and PSNR inside the hole on [0, 1]; texture ratio) and
@@ -248,6 +293,7 @@ def _inpainter_meta(cls: str) -> dict[str, Any]:
         'training_scenes': TRAINING_SCENES,
         'training': _TRAINING[cls],
         'stages': _STAGES[cls],
+        'last_stage': {**_COMMON_STAGE, **_LAST_STAGE[cls]},
         'resaved_from': _RESAVED_FROM[cls],
         'scores': {
             'heldout': {
@@ -303,9 +349,10 @@ class CSIAInpainter_Weights(CSIAWeightsEnum):
     )
 
 
-#: IoU of the shipped segmenters from their JSON sidecars (pooled confusion over the
-#: full scenes, sliding-window inference; rounded to 4 digits). The 9 test scenes
-#: hold no snow: its test IoU is ``None`` and the test mean is over the other three.
+#: IoU of the shipped segmenters (pooled confusion over the full scenes,
+#: sliding-window inference; rounded to 4 digits), as their training logs recorded
+#: them with the confusions below. The 9 test scenes hold no snow: its test IoU is
+#: ``None`` and the test mean is over the other three.
 _SEG_SCORES: dict[str, dict[str, tuple[float | None, ...]]] = {
     # background, shadow, snow, cloud
     'base': {
@@ -318,6 +365,44 @@ _SEG_SCORES: dict[str, dict[str, tuple[float | None, ...]]] = {
     },
 }
 _SPLIT_SCENES = {'val': 11, 'test': 9}
+#: pixel counts, rows the truth and columns the prediction, in the order of
+#: :data:`~torchgeo_csia.constants.CLASSES` (the IoU above derive from them)
+_SEG_CONFUSION: dict[str, dict[str, tuple[tuple[int, ...], ...]]] = {
+    'base': {
+        'val': (
+            (6158728, 120718, 22292, 227605),
+            (196364, 654612, 25517, 146718),
+            (41121, 4164, 1415801, 41631),
+            (106366, 44648, 8343, 1785372),
+        ),
+        'test': (
+            (5657447, 118449, 0, 74290),
+            (199046, 610894, 0, 83098),
+            (0, 0, 0, 0),
+            (239086, 74054, 0, 1943636),
+        ),
+    },
+    'csia': {
+        'val': (
+            (6084464, 160164, 32990, 251725),
+            (154154, 741847, 35766, 91444),
+            (35446, 3152, 1439669, 24450),
+            (95170, 103294, 15914, 1730351),
+        ),
+        'test': (
+            (5677229, 89692, 2368, 80897),
+            (239968, 568293, 13, 84764),
+            (0, 0, 0, 0),
+            (251130, 72525, 277, 1932844),
+        ),
+    },
+}
+#: share of the CSIA segmenter's training samples each mode changed
+_SEG_REACH = {
+    'RandomCloudShadow': 0.4273,
+    'RandomShadowForClouds': 0.3598,
+    'RandomSnow': 0.4066,
+}
 
 
 def _segmenter_scores(variant: str) -> dict[str, Any]:
@@ -330,6 +415,7 @@ def _segmenter_scores(variant: str) -> dict[str, Any]:
             'scenes': _SPLIT_SCENES[split],
             **dict(zip(CLASSES, iou, strict=True)),
             'mean': round(sum(present) / len(present), 4),
+            'confusion': _SEG_CONFUSION[variant][split],
         }
     out['note'] = 'the test scenes hold no snow: snow n/a, mean over the other three'
     return out
@@ -384,12 +470,14 @@ def _segmenter_meta(variant: str, seed: int) -> dict[str, Any]:
         'structure_bank': SPARCS_BANK if csia else None,
         'training_scenes': TRAINING_SCENES,
         'training': (
-            f'torchgeo-csia train-segmenter --variant {variant} --seed {seed} '
+            f'the since-removed pack trainer (last at commit {PACK_TRAINER_COMMIT}): '
+            f'train-segmenter --variant {variant} --seed {seed} '
             + ('--p 0.5 --min-free 0.25 ' if csia else '')
             + '--steps 2000 (batch 32, 256 px, AdamW one-cycle 2e-3, bf16), H100, '
             'see docs/reproduce/gpu_segmentation.sh; best of seeds 0-2 by val mean IoU'
         ),
         'steps_done': 1947 if csia else 2000,  # the CSIA run hit its time limit
+        'reach': _SEG_REACH if csia else None,
         'commit': 'c46e36a' if csia else '98ab50a',
         'resaved_from': _RESAVED_FROM[variant],
         'scores': _segmenter_scores(variant),
@@ -500,6 +588,39 @@ def verified_path(url_or_path: str | os.PathLike[str]) -> Path:
                 f'sha256 starts {digest[:8]}, its name says {match.group(1)}. '
                 f'To fix: {_REMEDY}'
             )
+    return path
+
+
+def save_weights(state: dict[str, Any], stem: str | os.PathLike[str]) -> Path:
+    """Save a state dict as shipped weights are: ``<stem>-<sha256 prefix>.pth``.
+
+    Floating-point tensors are saved in fp16 and every tensor on the CPU, so the file
+    loads on any machine with torch's default ``map_location`` (files saved from
+    ``cuda:0`` do not load on a CPU-only one); the first 8 hex digits of the file's
+    sha256 go into its name, which :func:`verified_path` checks at each load.
+
+    Args:
+        state: the network's state dict.
+        stem: the file's path without the hash and suffix (its folder is made).
+
+    Returns:
+        The path written.
+
+    .. versionadded:: 0.1
+    """
+    half = {
+        k: (v.half() if v.is_floating_point() else v).detach().cpu()
+        if isinstance(v, torch.Tensor)
+        else v
+        for k, v in state.items()
+    }
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    tmp = stem.with_name(stem.name + '.tmp')
+    torch.save(half, tmp)
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()[:8]
+    path = stem.with_name(f'{stem.name}-{digest}.pth')
+    os.replace(tmp, path)
     return path
 
 

@@ -33,10 +33,11 @@ import kornia.augmentation as K
 import torch
 from torch import Tensor, nn
 
-from .models.inpainter import Inpainter, inpainter
-from .models.segmenter import segmenter
-from .transforms import sun_geometry
-from .transforms.structures import CLOUD, SHADOW, SNOW, paste
+from ..constants import CLOUD, SHADOW, SNOW
+from ..models.inpainter import Inpainter, inpainter
+from ..models.segmenter import segmenter
+from ..transforms import sun_geometry
+from ..transforms.structures import paste
 
 #: the shipped CSIA setting (docs/configs/sparcs_csia.yaml)
 SHIPPED = {'p': 0.5, 'min_free': 0.25}
@@ -297,14 +298,15 @@ def run(
     import kornia
     import segmentation_models_pytorch as smp
 
-    from . import __name__ as pkg_name
-    from .models.weights import (
+    from ..models.weights import (
         CSIAInpainter_Weights,
         CSIASegmenter_Weights,
         load_inpainter,
     )
-    from .transforms.sources import sparcs_bank
+    from ..transforms.sources import sparcs_bank
 
+    # the package, not this subpackage: --baseline names another copy of it
+    pkg_name = __name__.split('.')[0]
     dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     torch.backends.cudnn.benchmark = True
     pkg = importlib.import_module(pkg_name)

@@ -13,8 +13,8 @@ from pyproj import CRS
 from torchgeo.datasets import GeoDataset, L8Biome
 from torchgeo.samplers import RandomPatchSampler
 
-from .datasets import SPARCS
-from .datasets.synthetic import SyntheticScene, write_scene
+from ..datasets import SPARCS
+from ..datasets.synthetic import SyntheticScene, write_scene
 
 # L8Biome stores labels as 0 fill, 64 shadow, 128 clear, 192 thin cloud, 255 cloud.
 _L8BIOME_CODES = np.array([64, 64, 128, 128, 128, 255, 128], dtype=np.uint8)
@@ -172,7 +172,7 @@ def loader(
     Returns:
         Rows of (workers, patches/s).
     """
-    from .datamodules import SPARCSDataModule
+    from ..datamodules import SPARCSDataModule
 
     rows = []
     for n in workers:

@@ -1,0 +1,210 @@
+"""The demo: a SPARCS training batch before and after CSIA, as a figure.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from torch import Tensor
+
+#: Colour of nodata mask pixels (:data:`~torchgeo_csia.constants.IGNORE_INDEX`).
+NODATA_COLOR = (1.0, 0.0, 1.0)
+#: Titles of the CSIA modes the demo runs, by class name.
+DEMO_MODES = {
+    'RandomCloudShadow': 'cloud + shadow',
+    'RandomShadowForClouds': 'shadow for clouds',
+    'RandomSnow': 'snow',
+}
+
+
+def _scene_of(dataset: Any, bounds: Tensor) -> str:
+    """Id of the scene whose footprint holds the centre of a sample's bounds."""
+    import shapely
+
+    x0, x1, _, y0, y1 = bounds.tolist()[:5]
+    centre = shapely.Point((x0 + x1) / 2, (y0 + y1) / 2)
+    hits = dataset.index[dataset.index.geometry.intersects(centre)]
+    return str(hits['scene'].iloc[0]) if len(hits) else '?'
+
+
+def demo_figure(
+    before: dict[str, Tensor],
+    after: dict[str, Tensor],
+    scenes: Sequence[str],
+    modes: Sequence[Sequence[str]],
+) -> Figure:
+    """The demo's figure: each sample's image and mask before and after CSIA.
+
+    One column per sample, titled with its scene and the CSIA modes that changed it.
+    Both images of a column share one intensity scale (the before image's 1st-99th
+    percentiles over all bands), so a painted structure shows as it compares with
+    its scene; masks are drawn in the ``csia`` colours with a legend, nodata
+    (:data:`~torchgeo_csia.constants.IGNORE_INDEX`) in magenta, inserted structures
+    outlined in red.
+
+    Args:
+        before: normalised batch (``image`` ``B x C x H x W`` in [0, 1], ``mask``).
+        after: the same batch after the CSIA modes.
+        scenes: scene id per sample.
+        modes: per sample, the names of the modes that changed it.
+
+    Returns:
+        The figure.
+    """
+    import textwrap
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.patches import Patch
+
+    from ..constants import IGNORE_INDEX
+    from ..datasets import SPARCS
+
+    n = len(before['image'])
+    fig, axs = plt.subplots(4, n, figsize=(2.6 * n, 11.4), squeeze=False)
+    cmap = SPARCS.colormap('csia').with_extremes(bad=NODATA_COLOR)
+    for i in range(n):
+        changed = (after['mask'][i] != before['mask'][i]).numpy()
+        # one intensity scale per column: the before panel's 1-99th percentiles
+        shown = before['image'][i, :3].permute(1, 2, 0).numpy()
+        lo, hi = np.percentile(shown, (1, 99))
+        hi = max(hi, lo + 1e-6)
+        for row, batch in enumerate((before, after)):
+            img = batch['image'][i, :3].permute(1, 2, 0).numpy()
+            axs[2 * row, i].imshow(np.clip((img - lo) / (hi - lo), 0, 1))
+            mask = np.ma.masked_equal(batch['mask'][i].numpy(), IGNORE_INDEX)
+            axs[2 * row + 1, i].imshow(
+                mask, cmap=cmap, vmin=0, vmax=3, interpolation='none'
+            )
+        if changed.any():
+            for ax in axs[2:, i]:
+                ax.contour(changed, levels=[0.5], colors='red', linewidths=0.8)
+        axs[0, i].set_title(f'before\n{scenes[i]}', fontsize=8)
+        done = ', '.join(modes[i]) if modes[i] else 'unchanged'
+        axs[2, i].set_title(textwrap.fill(f'after: {done}', 32), fontsize=8)
+        for ax in axs[:, i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    legend = [
+        Patch(facecolor=(r / 255, g / 255, b / 255), edgecolor='black', label=name)
+        for (r, g, b), name in zip(
+            SPARCS.colors['csia'], SPARCS.class_schemes['csia'], strict=True
+        )
+    ]
+    legend.append(Patch(facecolor=NODATA_COLOR, edgecolor='black', label='nodata'))
+    legend.append(Patch(facecolor='none', edgecolor='red', label='inserted'))
+    fig.legend(handles=legend, loc='lower center', ncol=len(legend), fontsize=9)
+    fig.suptitle(
+        'CSIA on a SPARCS batch: image and mask before (rows 1-2) and after (rows '
+        '3-4) the CSIA modes named above each column\n'
+        "(each column's images share one intensity scale: the before image's "
+        '1st-99th percentiles)'
+    )
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
+def demo(
+    out: str = 'demo.png',
+    root: str | None = None,
+    image: str = 'photo',
+    batch_size: int = 6,
+    patch_size: int = 256,
+    p: float = 1.0,
+    min_free: float = 0.3,
+    source: str = 'bank',
+    seed: int = 0,
+) -> str:
+    """Draw a SPARCS training batch, run the CSIA modes on it, write the figure.
+
+    1. Draw *batch_size* training patches through
+       :class:`~torchgeo_csia.datamodules.SPARCSDataModule` (from *root*, or from a
+       generated 6-scene sample).
+    2. Normalise them (before); run the CSIA modes one at a time, as the
+       datamodule does, noting which changed which sample (after).
+    3. Draw :func:`demo_figure`.
+
+    Args:
+        out: the PNG to write.
+        root: SPARCS folder; ``None``: a generated 6-scene sample.
+        image: image type (the shipped inpainters are 3-band ``'photo'``).
+        batch_size: samples drawn.
+        patch_size: patch size (px).
+        p: probability of each mode (snow: half).
+        min_free: least background share that makes a patch eligible.
+        source: structure shapes: ``'bank'`` (the shipped bank of real SPARCS
+            masks) or ``'procedural'``.
+        seed: random seed.
+
+    Returns:
+        *out*.
+    """
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import torch
+    from lightning.pytorch import Trainer
+
+    from ..datamodules import SPARCSDataModule
+    from ..datamodules.sparcs import BatchAugmentation
+    from ..datasets.synthetic import write_sample
+    from ..transforms import RandomCloudShadow, RandomShadowForClouds, RandomSnow
+
+    torch.manual_seed(seed)
+    shapes = 'sparcs' if source == 'bank' else 'procedural'
+    csia: list[torch.nn.Module] = [
+        RandomCloudShadow(
+            'CLOUD_SPARCS_PHOTO',
+            'SHADOW_SPARCS_PHOTO',
+            p=p,
+            min_free=min_free,
+            source=shapes,
+        ),
+        RandomShadowForClouds('SHADOW_SPARCS_PHOTO', p=p),
+        RandomSnow('SNOW_SPARCS_PHOTO', p=p / 2, min_free=min_free, source=shapes),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        if root is None:
+            root = os.path.join(tmp, 'sparcs')
+            write_sample(root, count=6, size=512)
+            print(
+                f'no --root given: generated a 6-scene SPARCS-format sample in {root}'
+            )
+        dm = SPARCSDataModule(
+            batch_size=batch_size,
+            patch_size=patch_size,
+            length=batch_size,
+            paths=root,
+            image=image,
+            classes='csia',
+        )
+        dm.setup('fit')
+        dm.trainer = Trainer(accelerator='cpu', logger=False)
+        dm.trainer.training = True
+        raw = next(iter(dm.train_dataloader()))
+        scenes = [_scene_of(dm.train_dataset, b) for b in raw['bounds']]
+        # before: normalised only; after: the same batch through the CSIA modes,
+        # one at a time (as the datamodule runs them), noting which changed what
+        before = dm.aug(raw)
+        after = dict(before)
+        modes: list[list[str]] = [[] for _ in scenes]
+        for aug in csia:
+            step = BatchAugmentation(aug)(dict(after))
+            hit = (step['mask'] != after['mask']).flatten(1).any(1) | (
+                step['image'] != after['image']
+            ).flatten(1).any(1)
+            for i in hit.nonzero().flatten().tolist():
+                modes[i].append(DEMO_MODES.get(type(aug).__name__, type(aug).__name__))
+            after = step
+    fig = demo_figure(before, after, scenes, modes)
+    fig.savefig(out, dpi=80)
+    plt.close(fig)
+    return out
