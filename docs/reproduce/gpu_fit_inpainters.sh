@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The CSIA inpainters through the users' path: torchgeo fit with the shipped recipes
+# (docs/configs/inpainter_*.yaml), one chain of stages per class, the chains side by
+# side on one GPU. Each stage starts from the last checkpoint of the one before
+# (output/inpainter_*/last.ckpt, under the working folder), so a later call may go on
+# with the later stages while the machine keeps its files. Needs the geo stack in
+# /tmp/site and the SPARCS scenes in $DATA (docs/reproduce/stage_geo.sh). Writes each
+# stage's log and its weights (the inpainter's state dict in fp16 on the CPU, as
+# shipped; its moving average where the stage kept one) under $OUT.
+#   bash docs/reproduce/gpu_fit_inpainters.sh [extra torchgeo fit arguments]
+#   CLOUD="inpainter_cloud" SHADOW="" SNOW="" bash docs/reproduce/gpu_fit_inpainters.sh
+set -uo pipefail
+OUT=${OUT:-out}
+DATA=${DATA:-/tmp/scenes}
+CLOUD=${CLOUD-inpainter_cloud inpainter_cloud_swap}
+SHADOW=${SHADOW-inpainter_shadow inpainter_shadow_adv}
+SNOW=${SNOW-inpainter_snow inpainter_snow_adv inpainter_snow_adv2 inpainter_snow_adv_wide}
+export PYTHONPATH=/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+mkdir -p "$OUT"
+EXTRA=("$@")  # extra torchgeo fit arguments, for every stage
+chain() {
+  for config in "$@"; do
+    start=$SECONDS
+    python3 -m torchgeo fit --config "docs/configs/$config.yaml" \
+      --data.dict_kwargs.paths "$DATA" "${EXTRA[@]}" >"$OUT/$config.log" 2>&1 || return 1
+    ckpt=output/${config}/last.ckpt
+    echo "$config: fit $((SECONDS - start)) s, $ckpt" >>"$OUT/times.txt"
+    python3 - "$ckpt" "$OUT/$config.pth" <<'PYTHON' || return 1
+import sys
+import torch
+from torchgeo_csia.tasks.inpainting import inpainter_state
+state = inpainter_state(sys.argv[1])
+torch.save({k: v.detach().cpu().half() for k, v in state.items()}, sys.argv[2])
+PYTHON
+  done
+}
+# shellcheck disable=SC2086
+{ [ -z "$CLOUD" ] || chain $CLOUD & } ; { [ -z "$SHADOW" ] || chain $SHADOW & } ; { [ -z "$SNOW" ] || chain $SNOW & }
+wait
+cat "$OUT/times.txt"
+grep -h -E 'val_|Traceback|Error' "$OUT"/*.log | tail -n 40
