@@ -266,6 +266,17 @@ def _add_reach(
     )
 
 
+def _add_crops(parser: argparse.ArgumentParser, count: int, what: str) -> None:
+    """``--source``, ``--count`` and ``--size``: the shapes painted, and the crops."""
+    parser.add_argument(
+        '--source',
+        default='sparcs',
+        help="structure shapes: 'sparcs' (the shipped bank) or 'procedural'",
+    )
+    parser.add_argument('--count', type=int, default=count, help=what)
+    parser.add_argument('--size', type=int, default=256, help='crop size (px)')
+
+
 def _add_device(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--device', help=DEVICE)
 
@@ -403,13 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     rl.add_argument(
         '--splits', nargs='+', default=['val', 'test'], help='scenes of these splits'
     )
-    rl.add_argument(
-        '--source',
-        default='sparcs',
-        help="structure shapes: 'sparcs' (the shipped bank) or 'procedural'",
-    )
-    rl.add_argument('--count', type=int, default=256, help='crops painted')
-    rl.add_argument('--size', type=int, default=256, help='crop size (px)')
+    _add_crops(rl, 256, 'crops painted')
     rl.add_argument(
         '--min-free', type=float, default=0.95, help='least background share of a crop'
     )
@@ -426,13 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_scenes(rc)
     _add_reach(rc, [0.25, 0.5, 0.8], [0.25, 0.5, 1.0], 'probabilities', nargs='+')
-    rc.add_argument(
-        '--source',
-        default='sparcs',
-        help="structure shapes: 'sparcs' (the shipped bank) or 'procedural'",
-    )
-    rc.add_argument('--count', type=int, default=1024, help='training crops drawn')
-    rc.add_argument('--size', type=int, default=256, help='crop size (px)')
+    _add_crops(rc, 1024, 'training crops drawn')
     _add_inpainters(rc, 'whose margins count (no network runs)')
     rc.add_argument('--cloud-first', action='store_true', help=CLOUD_FIRST)
     rc.add_argument('--seed', type=int, default=0, help=SEED)

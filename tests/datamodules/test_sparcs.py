@@ -226,6 +226,18 @@ class TestNativeGrid:
         with pytest.raises(IndexError, match='leaves scene'):
             train[(0, 33, 0)]
 
+    def test_other_sizes_share_the_decoded_scenes(self) -> None:
+        dm = datamodule(grid='native')
+        dm.setup('fit')
+        train = dm.train_dataset
+        assert isinstance(train, SPARCSCrops)
+        big = train.with_size((48, 64))
+        assert big.size == (48, 64) and train.size == (32, 32)
+        assert big.images[0] is train.images[0] and big.images[0].shape == (3, 64, 64)
+        assert torch.equal(big[(1, 16, 0)]['mask'], train.masks[1][16:].long())
+        with pytest.raises(ValueError, match='smaller than the crop size 65 x 65'):
+            train.with_size(65)
+
     def test_batches_and_validation_tiles(self) -> None:
         dm = datamodule(grid='native', length=None)
         dm.setup('fit')

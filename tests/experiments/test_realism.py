@@ -59,5 +59,5 @@ def test_realism_shares_and_reference(scenes: Scenes, tmp_path) -> None:
 
 
 def test_realism_needs_label_free_crops(scenes: Scenes) -> None:
-    with pytest.raises(ValueError, match='background in the scenes'):
-        realism(scenes, Oracle(0), load_inpainters('cpu'), [0], min_free=1.1)
+    with pytest.raises(ValueError, match='crop holds class 0 within share'):
+        realism(scenes, Oracle(0), load_inpainters('cpu'), [0], min_free=1.0)

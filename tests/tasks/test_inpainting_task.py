@@ -1,4 +1,3 @@
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -122,19 +121,6 @@ def test_adversarial_gradients_flow() -> None:
     assert all(p.grad is not None for p in critic.parameters())
     fill_loss(critic, fake, h, w).backward()  # type: ignore[no-untyped-call]
     assert fake.grad is not None and fake.grad[..., :16, :16].abs().sum() > 0
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec('torchgeo_csia.inpainting') is None,
-    reason='the first inpainter trainer is gone',
-)
-def test_the_first_trainer_uses_these_losses() -> None:
-    # one implementation: the first trainer imports what the task uses
-    from torchgeo_csia import inpainting as old
-
-    for f in (critic_loss, fill_loss, gradient_l1, hole_l1, texture_ratio):
-        assert getattr(old, f.__name__) is f, f.__name__
-    assert old.patch_critic is patch_critic and old.swap_context is swap_context
 
 
 def test_swap_context_keeps_the_structure_on_new_ground() -> None:

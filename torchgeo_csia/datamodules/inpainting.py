@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -162,107 +162,80 @@ class SPARCSInpaintingDataModule(SPARCSDataModule):
         self.val_length = val_length
         self.val_seed = val_seed
 
-    def _sampler(self, dataset: GeoDataset, **kwargs: Any) -> ClassShareSampler:
+    def _sampler(
+        self, dataset: GeoDataset | SPARCSCrops, **kwargs: Any
+    ) -> ClassShareSampler | SceneShareSampler:
+        """Patches of *dataset* by their share of the structure (or as *kwargs* say).
+
+        :class:`~torchgeo_csia.samplers.SceneShareSampler` for crops of whole
+        scenes, :class:`~torchgeo_csia.samplers.ClassShareSampler` for a dataset.
+        """
         args: dict[str, Any] = {
-            'size': self.patch_size,
             'cls': self.cls,
             'share': self.share,
             'stride': self.stride,
-        }
-        return ClassShareSampler(dataset, **(args | kwargs))
-
-    def _scene_sampler(self, crops: SPARCSCrops, **kwargs: Any) -> SceneShareSampler:
-        args: dict[str, Any] = {
-            'size': crops.size,
-            'cls': self.cls,
-            'share': self.share,
-            'stride': self.stride,
-        }
-        return SceneShareSampler(crops.masks, **(args | kwargs))
-
-    def _setup_native(self, stage: str) -> None:
-        """Crops of whole scenes on their own grids, by class share."""
-        ds = SPARCS(split='all', **self.kwargs)
-        if stage == 'fit':
-            train = SPARCSCrops(SPARCSScenes(ds, ['train']), self.patch_size)
-            seed = int(torch.initial_seed())
-            sampler = self._scene_sampler(
-                train, length=self.length, weighted=self.weighted, generator=seed
-            )
-            if self.ground is None:
-                self.train_dataset = train
-                self.train_sampler = sampler  # type: ignore[assignment]
-            else:
-                clear = self._scene_sampler(
-                    train,
-                    cls=BACKGROUND,
-                    share=(self.ground, 1.0),
-                    length=len(sampler),
-                    generator=seed + 1,
-                )
-                self.train_dataset = _WithGround(train)
-                self.train_sampler = _Pairs(sampler, clear)  # type: ignore[assignment]
-        held_out = {'fit': 'val', 'validate': 'val', 'test': 'test', 'predict': 'test'}
-        split = held_out[stage]
-        crops = SPARCSCrops(SPARCSScenes(ds, [split]), self.patch_size)
-        fixed = self._scene_sampler(
-            crops,
-            length=self.val_length,
-            replacement=False,
-            fixed=True,
-            generator=self.val_seed,
-        )
-        setattr(self, f'{split}_dataset', crops)
-        setattr(self, f'{split}_sampler', fixed)
+        } | kwargs
+        if isinstance(dataset, SPARCSCrops):
+            return SceneShareSampler(dataset.masks, size=dataset.size, **args)
+        return ClassShareSampler(dataset, size=self.patch_size, **args)
 
     def setup(self, stage: str) -> None:
         """Set up datasets and samplers.
 
+        With ``grid='native'``, crops of whole scenes on their own grids
+        (:class:`SPARCSCrops`); else patches of the dataset's grid.
+
         Args:
             stage: Either 'fit', 'validate', 'test', or 'predict'.
         """
-        if self.grid == 'native':
-            self._setup_native(stage)
-        elif stage == 'fit':
-            train = SPARCS(split='train', **self.kwargs)
-            # seeded from torch (seed_everything), so every DDP rank draws the same
-            # list and Lightning's distributed wrapper hands each rank its own part
-            seed = int(torch.initial_seed())
-            sampler = self._sampler(
-                train, length=self.length, weighted=self.weighted, generator=seed
-            )
-            if self.ground is None:
-                self.train_dataset = train
-                self.train_sampler = sampler
-            else:
-                clear = self._sampler(
-                    train,
-                    cls=BACKGROUND,
-                    share=(self.ground, 1.0),
-                    length=len(sampler),
-                    generator=seed + 1,
-                )
-                self.train_dataset = _WithGround(train)
-                # yields pairs of patches, which _WithGround takes; GeoDataModule
-                # hands any sampler to its DataLoader
-                self.train_sampler = _Pairs(sampler, clear)  # type: ignore[assignment]
-        if self.grid == 'native':
-            pass
-        elif stage in ('fit', 'validate'):
-            self.val_dataset = SPARCS(split='val', **self.kwargs)
-            self.val_sampler = self._held_out(self.val_dataset)
-        elif stage in ('test', 'predict'):
-            self.test_dataset = SPARCS(split='test', **self.kwargs)
-            self.test_sampler = self._held_out(self.test_dataset)
+        native = self.grid == 'native'
+        everything = SPARCS(split='all', **self.kwargs) if native else None
 
-    def _held_out(self, dataset: GeoDataset) -> ClassShareSampler:
-        return self._sampler(
-            dataset,
+        def data(split: Literal['train', 'val', 'test']) -> GeoDataset | SPARCSCrops:
+            if everything is not None:
+                return SPARCSCrops(SPARCSScenes(everything, [split]), self.patch_size)
+            return SPARCS(split=split, **self.kwargs)
+
+        if stage == 'fit':
+            self._set_train(data('train'))
+        split: Literal['val', 'test'] = 'test'
+        if stage in ('fit', 'validate'):
+            split = 'val'
+        held_out = data(split)
+        # the same patches every epoch
+        fixed = self._sampler(
+            held_out,
             length=self.val_length,
             replacement=False,
             fixed=True,
             generator=self.val_seed,
         )
+        setattr(self, f'{split}_dataset', held_out)
+        setattr(self, f'{split}_sampler', fixed)
+
+    def _set_train(self, dataset: GeoDataset | SPARCSCrops) -> None:
+        """Training patches of *dataset*, with clear ground if asked for."""
+        # seeded from torch (seed_everything), so every DDP rank draws the same
+        # list and Lightning's distributed wrapper hands each rank its own part
+        seed = int(torch.initial_seed())
+        sampler = self._sampler(
+            dataset, length=self.length, weighted=self.weighted, generator=seed
+        )
+        if self.ground is None:
+            self.train_dataset = dataset
+            self.train_sampler = sampler  # type: ignore[assignment]
+            return
+        clear = self._sampler(
+            dataset,
+            cls=BACKGROUND,
+            share=(self.ground, 1.0),
+            length=len(sampler),
+            generator=seed + 1,
+        )
+        self.train_dataset = _WithGround(dataset)
+        # yields pairs of patches, which _WithGround takes; GeoDataModule hands
+        # any sampler to its DataLoader
+        self.train_sampler = _Pairs(sampler, clear)  # type: ignore[assignment]
 
     def test_dataloader(self) -> DataLoader[Sample]:
         """Crops of the test scenes (TorchGeo's loader, not whole scenes).

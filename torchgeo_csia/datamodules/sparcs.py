@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import glob
 import os
 from collections.abc import Iterator, Sequence
@@ -211,27 +212,44 @@ class SPARCSCrops(Dataset[Sample]):
         Raises:
             ValueError: If a scene is smaller than *size*.
         """
-        self.size: tuple[int, int] = (
-            (size, size) if isinstance(size, int) else (size[0], size[1])
-        )
         self.scenes = scenes.scenes
-        self._samples: list[Sample] = []
-        for i, scene in enumerate(self.scenes):
-            sample = scenes[i]
-            shape = tuple(sample['mask'].shape[-2:])
-            if shape[0] < self.size[0] or shape[1] < self.size[1]:
+        self._samples: list[Sample] = [
+            {
+                'image': _compact(sample['image']),
+                'mask': _compact(sample['mask']),
+                'sun_azimuth': sample['sun_azimuth'],
+                'sun_elevation': sample['sun_elevation'],
+            }
+            for sample in (scenes[i] for i in range(len(self.scenes)))
+        ]
+        self.size = self._fitting(size)
+
+    def _fitting(self, size: int | tuple[int, int]) -> tuple[int, int]:
+        """*size* as ``(height, width)``, checked against every scene."""
+        height, width = (size, size) if isinstance(size, int) else size
+        for scene, (h, w) in zip(self.scenes, self.shapes, strict=True):
+            if h < height or w < width:
                 raise ValueError(
-                    f'scene {scene} is {shape[0]} x {shape[1]} px, smaller than the '
-                    f'crop size {self.size[0]} x {self.size[1]}'
+                    f'scene {scene} is {h} x {w} px, smaller than the crop size '
+                    f'{height} x {width}'
                 )
-            self._samples.append(
-                {
-                    'image': _compact(sample['image']),
-                    'mask': _compact(sample['mask']),
-                    'sun_azimuth': sample['sun_azimuth'],
-                    'sun_elevation': sample['sun_elevation'],
-                }
-            )
+        return height, width
+
+    def with_size(self, size: int | tuple[int, int]) -> SPARCSCrops:
+        """Crops of another size from the same decoded scenes (nothing is read again).
+
+        Args:
+            size: crop size in pixels, ``size`` or ``(height, width)``.
+
+        Returns:
+            A dataset sharing this one's scenes.
+
+        Raises:
+            ValueError: If a scene is smaller than *size*.
+        """
+        crops = copy.copy(self)
+        crops.size = self._fitting(size)
+        return crops
 
     @property
     def shapes(self) -> list[tuple[int, int]]:
@@ -244,6 +262,11 @@ class SPARCSCrops(Dataset[Sample]):
     def masks(self) -> list[Tensor]:
         """Each scene's ``H x W`` labels, as kept (``uint8`` where they fit)."""
         return [s['mask'] for s in self._samples]
+
+    @property
+    def images(self) -> list[Tensor]:
+        """Each scene's ``C x H x W`` image, as kept (``uint8`` where it fits)."""
+        return [s['image'] for s in self._samples]
 
     def __len__(self) -> int:
         """Number of scenes (items are indexed by crop, not by number)."""

@@ -22,7 +22,7 @@ from ..constants import CLASS_INDEX
 from ..models.inpainter import Inpainter
 from ..tasks.inpainting import HoleReconstruction
 from ..transforms.structures import dilate, paste
-from .scenes import Scenes, crop_sites, crops, pick
+from .scenes import Scenes
 
 
 def class_mean(scenes: Scenes, cls: int) -> Tensor:
@@ -35,9 +35,11 @@ def class_mean(scenes: Scenes, cls: int) -> Tensor:
     Returns:
         ``C`` means.
     """
-    ids = scenes.split('train')
-    pixels = torch.cat([scenes.images[s][:, scenes.labels[s] == cls] for s in ids], 1)
-    return pixels.mean(1)
+    pixels = []
+    for s in scenes.split('train'):
+        image, labels = scenes.scene(s)
+        pixels.append(image[:, labels == cls])
+    return torch.cat(pixels, 1).mean(1)
 
 
 def diffusion_fill(image: Tensor, hole: Tensor, iters: int = 60) -> Tensor:
@@ -102,13 +104,10 @@ def heldout_crops(
     Raises:
         ValueError: If no crop of those scenes holds the class in *share*.
     """
-    ids = scenes.split(*splits)
-    size = min(size, *(d for s in ids for d in scenes.labels[s].shape))
-    sites = pick(crop_sites(scenes, ids, cls, size, share), count, seed)
-    if len(sites) == 0:
-        raise ValueError(f'no {size} px crop of {splits} holds class {cls} in {share}')
-    img, lab = crops(scenes, sites, size)
-    return img, dilate(lab == cls, margin)
+    size = scenes.crop_size(size)
+    sites = scenes.share_sites(scenes.split(*splits), cls, size, share, count, seed)
+    batch = scenes.batch(sites, size)
+    return batch['image'], dilate(batch['mask'] == cls, margin)
 
 
 @torch.no_grad()

@@ -10,7 +10,7 @@ import torch
 from ..models.inpainter import Inpainter
 from ..transforms import StructureSource, sun_geometry
 from .realism import csia_modes
-from .scenes import Scenes, crop_batch, random_sites
+from .scenes import Scenes
 
 
 @torch.no_grad()
@@ -29,7 +29,8 @@ def reach(
     """Share of training crops each CSIA mode may change and does change.
 
     1. Draw *count* random crops of the training scenes (each scene equally
-       likely, anywhere in it), *chunk* at a time.
+       likely, anywhere in it, as the native-grid training draws them), *chunk*
+       at a time.
     2. Run the masks through the modes in training order (cloud + shadow, shadow
        for clouds, snow; each sees the labels the one before wrote). The random
        parameters and labels are drawn as in training, but no network runs, so it
@@ -60,13 +61,12 @@ def reach(
     if not ids:
         raise ValueError('no training scene among the scenes')
     modes = csia_modes(inpainters, source, p, min_free, shadow_first)
-    size = min(size, *(d for s in ids for d in scenes.labels[s].shape))
+    size = scenes.crop_size(size)
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
+    sites = scenes.random_sites(ids, count, size, seed)
     tally = {type(m).__name__: [0.0, 0.0] for m in modes}
     for start in range(0, count, chunk):
-        n = min(chunk, count - start)
-        batch = crop_batch(scenes, random_sites(scenes, ids, n, size, generator), size)
+        batch = scenes.batch(sites[start : start + chunk], size)
         mask = batch['mask']
         for mode in modes:
             with sun_geometry(mode, batch['sun_azimuth'], batch['sun_elevation']):

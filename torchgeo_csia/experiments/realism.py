@@ -39,7 +39,7 @@ from ..transforms import (
 )
 from ..transforms.csia import CSIAAugmentationBase
 from ..transforms.structures import transplant
-from .scenes import Scenes, crop_batch, crop_sites, crops, pick
+from .scenes import Scenes
 
 #: least background share of a crop that counts as label-free
 FREE = 0.95
@@ -136,14 +136,30 @@ def scene_recall(model: nn.Module, scenes: Scenes, ids: list[int]) -> list[float
         NUM_CLASSES, average='none', ignore_index=IGNORE_INDEX, zero_division=0
     )
     for s in ids:
-        image = scenes.images[s][None]
+        image, labels = scenes.scene(s)
         with torch.autocast(
             image.device.type, dtype=torch.bfloat16, enabled=image.is_cuda
         ):
-            logits = sliding_window(model, image)
-        recall.update(logits.argmax(1).cpu(), scenes.labels[s][None].cpu())
+            logits = sliding_window(model, image[None])
+        recall.update(logits.argmax(1).cpu(), labels[None].cpu())
     values: list[float] = recall.compute().tolist()
     return values
+
+
+def _some_sites(
+    scenes: Scenes,
+    ids: list[int],
+    cls: int,
+    size: int,
+    share: tuple[float, float],
+    count: int,
+    seed: int,
+) -> list[tuple[int, int, int]]:
+    """:meth:`Scenes.share_sites`, or no crop where none qualifies."""
+    try:
+        return scenes.share_sites(ids, cls, size, share, count, seed)
+    except ValueError:
+        return []
 
 
 @torch.no_grad()
@@ -162,7 +178,7 @@ def realism(
     """Share of painted pixels that *model* labels as the painted class.
 
     1. Draw up to *count* seeded crops of the scenes *ids* that are at least
-       *min_free* background.
+       *min_free* background (and hold no nodata).
     2. Paint cloud + shadow into them, then (apart) snow, each mode at p = 1.
     3. Label the painted crops with *model*; per class, the share of its painted
        pixels labelled as the class (and as each other class).
@@ -193,14 +209,9 @@ def realism(
         ValueError: If no crop of the scenes is label-free enough.
     """
     model.eval()
-    size = min(size, *(d for s in ids for d in scenes.labels[s].shape))
-    sites = crop_sites(scenes, ids, BACKGROUND, size, (min_free, 1.0))
-    sites = pick(sites, count, seed=99)
-    if len(sites) == 0:
-        raise ValueError(
-            f'no {size} px crop with >= {min_free:.0%} background in the scenes'
-        )
-    batch = crop_batch(scenes, sites, size)
+    size = scenes.crop_size(size)
+    sites = scenes.share_sites(ids, BACKGROUND, size, (min_free, 1.0), count, 99)
+    batch = scenes.batch(sites, size)
     cloudshadow, _, snow = csia_modes(
         inpainters, source, p=1.0, min_free=min_free, shadow_first=shadow_first
     )
@@ -212,18 +223,17 @@ def realism(
         painted, mask = apply_modes([mode], batch)
         pred = _labels_of(model, painted)
         # the reference: real structures, cut from training crops like the bank's
-        cut = crop_sites(
-            scenes, scenes.split('train'), classes[-1], size, SOURCE_SHARE[classes[-1]]
-        )
-        cut = pick(cut, count, seed=3)
+        source_share = SOURCE_SHARE[classes[-1]]
+        train = scenes.split('train')
+        cut = _some_sites(scenes, train, classes[-1], size, source_share, count, 3)
         moved_pred = moved_mask = None
-        if len(cut):  # else no reference (no training crop holds the class)
-            src = crops(scenes, cut[torch.arange(len(sites)) % len(cut)], size)
+        if cut:  # else no reference (no training crop holds the class)
+            src = scenes.batch([cut[i % len(cut)] for i in range(len(sites))], size)
             moved, moved_mask = transplant(
                 batch['image'],
                 batch['mask'],
-                src[0],
-                src[1],
+                src['image'],
+                src['mask'],
                 classes,
                 mode.margin(classes[-1]),
             )
@@ -251,11 +261,11 @@ def realism(
             result[f'ratio_pasted_{name}'] = result[f'pasted_{name}'] / max(
                 recall[cls], 1e-9
             )
-        real = pick(crop_sites(scenes, ids, cls, size, (0.2, 0.6)), examples, cls)
-        if len(real):
-            img, lab = crops(scenes, real, size)
-            shots[f'real_{name}'] = (img * 255).round().byte().cpu()
-            shots[f'real_{name}_mask'] = lab.byte().cpu()
+        found = _some_sites(scenes, ids, cls, size, (0.2, 0.6), examples, cls)
+        if found:
+            crops = scenes.batch(found, size)
+            shots[f'real_{name}'] = (crops['image'] * 255).round().byte().cpu()
+            shots[f'real_{name}_mask'] = crops['mask'].byte().cpu()
     return result, shots
 
 

@@ -7,9 +7,9 @@ patch critic (:func:`~torchgeo_csia.models.critic.patch_critic`): the critic's h
 loss (:func:`critic_loss`) and the fill's loss (:func:`fill_loss`), both counted
 over the critic's patches that touch the hole only (:func:`patch_weights`).
 
-The math is that of the first inpainter trainer (``torchgeo_csia.inpainting``), which
-trained the shipped inpainters; :func:`texture_ratio` is the texture measure of
-``docs/results.rst``.
+:class:`~torchgeo_csia.tasks.InpaintingTask` trains with them (the math is that of
+the trainer of the shipped inpainters, since removed); :func:`texture_ratio` is the
+texture measure of ``docs/results.rst``.
 
 .. versionadded:: 0.1
 """
