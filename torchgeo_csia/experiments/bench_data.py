@@ -153,13 +153,15 @@ def loader(
     batch_size: int = 32,
     patch_size: int = 256,
     batches: int = 20,
+    grids: Sequence[str] = ('dataset', 'native'),
     echo: Callable[[str], None] = print,
-) -> list[tuple[int, float]]:
+) -> list[tuple[str, int, float]]:
     """Training patches/s that :class:`SPARCSDataModule` delivers from real files.
 
     The train split of the SPARCS quicklooks under *root* (``image='photo'``), read
-    through the datamodule's own training loader for each worker count; the first
-    batch (worker start-up) is not timed.
+    through the datamodule's own training loader for each grid and worker count;
+    set-up (with ``grid='native'`` it reads the scenes whole) and the first batch
+    (worker start-up) are not timed.
 
     Args:
         root: a SPARCS folder (USGS or Oregon State layout).
@@ -167,35 +169,38 @@ def loader(
         batch_size: patches per batch.
         patch_size: patch size in pixels.
         batches: timed batches per row.
+        grids: the datamodule's ``grid`` settings to time.
         echo: printer for the table.
 
     Returns:
-        Rows of (workers, patches/s).
+        Rows of (grid, workers, patches/s).
     """
     from ..datamodules import SPARCSDataModule
 
     rows = []
-    for n in workers:
-        dm = SPARCSDataModule(
-            batch_size=batch_size,
-            patch_size=patch_size,
-            length=batch_size * (batches + 1),
-            num_workers=n,
-            paths=root,
-            image='photo',
-            classes='csia',
-        )
-        dm.setup('fit')
-        it = iter(dm.train_dataloader())
-        next(it)
-        start = time.perf_counter()
-        done = sum(len(batch['image']) for batch in it)
-        rows.append((n, done / (time.perf_counter() - start)))
+    for grid in grids:
+        for n in workers:
+            dm = SPARCSDataModule(
+                batch_size=batch_size,
+                patch_size=patch_size,
+                length=batch_size * (batches + 1),
+                num_workers=n,
+                grid=grid,  # type: ignore[arg-type]
+                paths=root,
+                image='photo',
+                classes='csia',
+            )
+            dm.setup('fit')
+            it = iter(dm.train_dataloader())
+            next(it)
+            start = time.perf_counter()
+            done = sum(len(batch['image']) for batch in it)
+            rows.append((grid, n, done / (time.perf_counter() - start)))
     echo(
         f'SPARCSDataModule training patches from {root} ({patch_size} px, batch '
         f'{batch_size}, {batches} timed batches a row, {os.cpu_count()} CPUs)'
     )
-    echo('| workers | patches/s |\n|---|---|')
-    for n, rate in rows:
-        echo(f'| {n} | {rate:.0f} |')
+    echo('| grid | workers | patches/s |\n|---|---|---|')
+    for grid, n, rate in rows:
+        echo(f'| {grid} | {n} | {rate:.0f} |')
     return rows
