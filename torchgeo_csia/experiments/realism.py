@@ -201,9 +201,10 @@ def realism(
         shadow_first: :class:`RandomCloudShadow` paints the shadow first.
 
     Returns:
-        ``{class: share, recall_<class>: recall, pasted_<class>: share,
-        ratio_<class>: share / recall, ...}`` and example crops (painted and real,
-        uint8) for :func:`realism_figure`.
+        A dict of, per class, ``class``: the painted share labelled as the class,
+        ``recall_<class>``, ``pasted_<class>`` and ``ratio_<class>`` (share over
+        recall), and example crops (painted and real, uint8) for
+        :func:`realism_figure`.
 
     Raises:
         ValueError: If no crop of the scenes is label-free enough.
