@@ -55,6 +55,10 @@ LAPTOP = (
 PACKED = '--count 4 --size 64 --min-free 0.2'
 
 
+#: the inpainter recipes that train from scratch (no checkpoint of a stage before)
+FIRST_STAGES = ('cloud', 'shadow', 'snow', 'cloud_over', 'shadow_over', 'snow_over')
+
+
 def _laptop(config: str) -> str:
     return f'torchgeo fit --config docs/configs/{config}.yaml {LAPTOP}'
 
@@ -92,17 +96,17 @@ HOW: dict[str, tuple[str, str]] = {
     'torchgeo fit --config docs/configs/sparcs_csia.yaml': ('sized', f'{LAPTOP} {FIT}'),
     _laptop('sparcs_csia'): ('sized', FIT),
     # run by tests/tasks/test_segmentation.py (fit, then test with the checkpoint)
-    # inpainter recipes: each first stage runs as written; the fine-tune stages need
-    # the checkpoint of the stage before, so tests/tasks/test_inpainting_task.py runs
-    # the stages in order
+    # inpainter recipes: each first stage (and each 'over' variant, a first stage
+    # too) runs as written; the fine-tune stages need the checkpoint of the stage
+    # before, so tests/tasks/test_inpainting_task.py runs the stages in order
     **{
         f'torchgeo fit --config docs/configs/inpainter_{c}.yaml': (
             'sized',
             f'{LAPTOP} {FIT}',
         )
-        for c in ('cloud', 'shadow', 'snow')
+        for c in FIRST_STAGES
     },
-    **{_laptop(f'inpainter_{c}'): ('sized', FIT) for c in ('cloud', 'shadow', 'snow')},
+    **{_laptop(f'inpainter_{c}'): ('sized', FIT) for c in FIRST_STAGES},
     **{
         line: ('name', '')
         for stage in (

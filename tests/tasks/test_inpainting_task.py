@@ -1,5 +1,6 @@
 import os
 import sys
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from torchgeo.main import main
 
 from torchgeo_csia.callbacks import EMA
 from torchgeo_csia.datamodules import SPARCSInpaintingDataModule
+from torchgeo_csia.experiments.networks import load_inpainter
 from torchgeo_csia.losses import (
     critic_hinge_loss,
     critic_loss,
@@ -23,6 +25,7 @@ from torchgeo_csia.losses import (
     texture_ratio,
 )
 from torchgeo_csia.models.critic import patch_critic
+from torchgeo_csia.models.inpainter import smooth_fill
 from torchgeo_csia.tasks import InpaintingTask
 from torchgeo_csia.tasks.inpainting import EMA_KEY, inpainter_state, swap_context
 
@@ -40,6 +43,8 @@ STAGES = {
         'inpainter_snow_adv_wide',
     ],
 }
+#: the recipes that paint over the ground (mode 'over'), one stage each
+OVER = {c: f'inpainter_{c}_over' for c in STAGES}
 #: a small network, so the training-step tests stay fast on a CPU
 SMALL = {'decoder_channels': (16, 16, 16, 16, 16)}
 
@@ -147,6 +152,11 @@ def batches(count: int, ground: bool = False) -> DataLoader[dict[str, Tensor]]:
             sample['ground'] = torch.rand(3, 32, 32, generator=g)
         samples.append(sample)
     return DataLoader(samples, batch_size=2)  # type: ignore[arg-type]
+
+
+def one(batch: dict[str, Tensor]) -> DataLoader[dict[str, Tensor]]:
+    """A loader of the one (collated) *batch*."""
+    return DataLoader([batch], batch_size=None)  # type: ignore[arg-type]
 
 
 def trainer(steps: int, *callbacks: Callback) -> Trainer:
@@ -281,6 +291,73 @@ class TestInpaintingTask:
             strict=True,
         ):
             assert torch.equal(a, b)
+
+
+class TestOverMode:
+    def test_training_step(self) -> None:
+        task = InpaintingTask('cloud', mode='over', **SMALL)  # type: ignore[arg-type]
+        assert task.model.mode == 'over' and task.hparams['mode'] == 'over'
+        before = params(task.model)
+        tr = trainer(2)
+        tr.fit(task, batches(2))
+        assert tr.global_step == 2 and changed(before, task.model)
+        assert torch.isfinite(tr.callback_metrics['train_loss'])
+
+    def test_prediction_ignores_the_hole(self) -> None:
+        # the image inside the hole is the target: it must reach neither the
+        # network nor the composite, in training or evaluation
+        task = InpaintingTask('cloud', mode='over', **SMALL)  # type: ignore[arg-type]
+        batch = next(iter(batches(1)))
+        hole = task._holes(batch)[1]
+        other = dict(batch)
+        noise = torch.rand(2, 3, 32, 32)
+        other['image'] = torch.where(hole[:, None], noise, batch['image'])
+        preds: list[Tensor] = []
+        for sample in (batch, other):
+            copy = deepcopy(task)
+            copy.model.register_forward_hook(lambda m, a, out: preds.append(out))
+            trainer(1).fit(copy, one(sample))
+        assert len(preds) == 2 and torch.equal(preds[0], preds[1])
+        task.eval()
+        with torch.no_grad():
+            assert torch.equal(task.predict_step(batch, 0), task.predict_step(other, 0))
+
+    def test_swap_composites_over_the_clear_ground(self) -> None:
+        task = InpaintingTask('cloud', mode='over', swap=0.5, **SMALL)  # type: ignore[arg-type]
+        seen: list[Tensor] = []
+        task.model.register_forward_hook(lambda m, args, out: seen.append(args[0]))
+        batch = next(iter(batches(1, ground=True)))
+        tr = trainer(1)
+        tr.fit(task, one(batch))
+        under = seen[0]
+        hole = task._holes(batch)[1]
+        # the moved crop over its ground crop itself, the other over its smooth fill
+        assert torch.equal(under[0], batch['ground'][0])
+        assert torch.equal(under[1], smooth_fill(batch['image'], hole)[1])
+
+    def test_checkpoint_rebuilds_an_over_inpainter(self, tmp_path: Path) -> None:
+        task = InpaintingTask('shadow', mode='over', **SMALL)  # type: ignore[arg-type]
+        tr = trainer(1)
+        tr.fit(task, batches(1))
+        ckpt = str(tmp_path / 'over.ckpt')
+        tr.save_checkpoint(ckpt)
+        assert torch.load(ckpt)['hyper_parameters']['mode'] == 'over'
+        loaded = InpaintingTask.load_from_checkpoint(ckpt)
+        assert loaded.model.mode == 'over'
+        net = load_inpainter(ckpt, 'shadow', 3, 'cpu')
+        assert net.mode == 'over' and net.structure == 'shadow'
+        for a, b in zip(
+            net.state_dict().values(), task.model.state_dict().values(), strict=True
+        ):
+            assert torch.equal(a, b)
+        # a 'fill' network cannot take an 'over' network's weights (its head
+        # differs), so the mode is never lost silently
+        with pytest.raises(RuntimeError, match='size mismatch'):
+            InpaintingTask('shadow', init=ckpt, **SMALL)  # type: ignore[arg-type]
+
+    def test_invalid_mode(self) -> None:
+        with pytest.raises(ValueError, match='mode'):
+            InpaintingTask(mode='under')  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------- EMA
@@ -418,18 +495,25 @@ class TestSPARCSInpaintingDataModule:
 # ----------------------------------------------------------------- recipes
 def test_every_config_has_a_test() -> None:
     found = {p.stem for p in CONFIGS.glob('inpainter_*.yaml')}
-    assert found == {s for stages in STAGES.values() for s in stages}
+    tested = {s for stages in STAGES.values() for s in stages} | set(OVER.values())
+    assert found == tested
 
 
-@pytest.mark.parametrize('structure', sorted(STAGES))
+#: each chain of stages: the shipped inpainters' and the 'over' variants (one stage)
+CHAINS = {**STAGES, **{name: [name] for name in OVER.values()}}
+
+
+@pytest.mark.parametrize('chain', sorted(CHAINS))
 def test_documented_configs(
-    structure: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    chain: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # each stage one CPU step on the generated scenes, in order: a stage's init is
     # the checkpoint the one before wrote under output/
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, 'argv', ['torchgeo'])  # pytest's own are not for the CLI
-    for i, name in enumerate(STAGES[structure]):
+    stages = CHAINS[chain]
+    structure = chain.removeprefix('inpainter_').removesuffix('_over')
+    for i, name in enumerate(stages):
         # the generated 64 px scenes hold no 32 px crop that is 95 % background
         extra = ['--data.init_args.ground=0.5'] if name.endswith('_swap') else []
         main(
@@ -458,5 +542,6 @@ def test_documented_configs(
         assert state['global_step'] == 1
         hparams = state['hyper_parameters']
         assert hparams['structure'] == structure
-        previous = f'output/{STAGES[structure][i - 1]}/last.ckpt' if i else None
+        assert hparams['mode'] == ('over' if name.endswith('_over') else 'fill')
+        previous = f'output/{stages[i - 1]}/last.ckpt' if i else None
         assert state['init'] == previous

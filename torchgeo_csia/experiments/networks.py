@@ -113,6 +113,7 @@ def load_inpainter(
             hole_channel=hp.get('hole_channel', True),
             decoder_channels=tuple(hp.get('decoder_channels', (128, 64, 32, 16, 16))),
             margin=hp.get('margin', 4),
+            mode=hp.get('mode', 'fill'),
         )
     _check_bands(spec, model.bands, bands, option)
     try:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import segmentation_models_pytorch as smp
 import torch
@@ -12,6 +13,57 @@ from torch import Tensor, nn
 
 #: smp U-Net++ (and U-Net) need height and width divisible by this.
 DIVISOR = 32
+
+#: the inpainter modes: ``'fill'`` predicts the pixels of a zeroed hole,
+#: ``'over'`` paints the structure over the ground (see :class:`Inpainter`)
+MODES = ('fill', 'over')
+
+
+def smooth_fill(image: Tensor, hole: Tensor) -> Tensor:
+    """The image with its hole filled smoothly from the pixels outside it.
+
+    A push-pull (normalised-convolution) pyramid: the image premultiplied by the
+    known weight (1 outside the hole, 0 inside) and the weight itself are
+    average-pooled down to one pixel; then, coarse to fine, each level's estimate is
+    ``x + (1 - w) * up``, with ``x`` the level's premultiplied image, ``w`` its known
+    weight and ``up`` the coarser estimate upsampled bilinearly. Each estimate is a
+    convex blend of means of known pixels, so the fill stays within their range and
+    a constant image is filled exactly. The pixels inside the hole are never read
+    (not even NaNs there reach the fill). Static shapes and one loop over the
+    pyramid's levels: it runs batched on any device and inside CUDA graphs.
+
+    Args:
+        image: ``B x C x H x W``.
+        hole: ``B x H x W`` (or ``B x 1 x H x W``) boolean.
+
+    Returns:
+        ``B x C x H x W``: *image* outside the hole, the fill inside it (a sample
+        without a known pixel is filled with zeros).
+
+    .. versionadded:: 0.1
+    """
+    if hole.ndim == 4:
+        hole = hole[:, 0]
+    h = hole[:, None]
+    known = (~h).to(image.dtype)
+    x = torch.where(h, 0, image)  # where(), not a product: NaN * 0 is NaN
+    levels = [(x, known)]
+    for _ in range(math.ceil(math.log2(max(image.shape[-2:], default=1)))):
+        x, known = levels[-1]
+        # ceil_mode keeps odd sizes' last row and column; pooling both terms alike
+        # makes the estimate x / w independent of how border windows are divided
+        levels.append(
+            (
+                F.avg_pool2d(x, 2, ceil_mode=True),
+                F.avg_pool2d(known, 2, ceil_mode=True),
+            )
+        )
+    x, known = levels[-1]
+    est = x / known.clamp(min=torch.finfo(known.dtype).tiny)
+    for x, known in reversed(levels[:-1]):
+        up = F.interpolate(est, size=x.shape[-2:], mode='bilinear', align_corners=False)
+        est = x + (1 - known) * up
+    return torch.where(h, est, image)
 
 
 def holed_input(
@@ -45,6 +97,18 @@ class Inpainter(nn.Module):
     caller pastes it inside the hole, clipped to :attr:`value_range`). Any height and
     width work: the input is reflect-padded to a multiple of 32 and cropped back.
 
+    Two modes:
+
+    * ``'fill'`` (the shipped weights): the network sees the image zeroed inside
+      the hole (:func:`holed_input`) and predicts the pixels there.
+    * ``'over'``: the network sees the image with the hole filled by
+      :func:`smooth_fill` and predicts a per-band opacity ``alpha`` (sigmoid of its
+      first *bands* outputs) and radiance ``r`` (the other *bands*); the prediction
+      is ``(1 - alpha) * image + alpha * r``, composited over the *given* image. On
+      clear ground the ground's texture so survives wherever ``alpha < 1``: a
+      shadow is the ground times the gain ``1 - alpha`` plus ``alpha * r``, a thin
+      cloud the ground blended toward its radiance.
+
     .. versionadded:: 0.1
     """
 
@@ -56,11 +120,13 @@ class Inpainter(nn.Module):
         value_range: tuple[float, float] = (0.0, 1.0),
         hole_value: Sequence[float] | Sequence[Sequence[float]] | None = None,
         margin: int = 0,
+        mode: Literal['fill', 'over'] = 'fill',
     ) -> None:
         """Wrap a network.
 
         Args:
-            net: maps ``B x (bands + hole_channel) x H x W`` to ``B x bands x H x W``.
+            net: maps ``B x (bands + hole_channel) x H x W`` to ``B x bands x H x W``
+                (``B x 2 bands x H x W`` in the ``'over'`` mode).
             bands: number of image bands.
             hole_channel: whether *net* takes the hole mask as a last input channel.
             value_range: the range of the normalised image the network was trained on;
@@ -74,7 +140,20 @@ class Inpainter(nn.Module):
                 hole that far too, so the network paints the structure's edge and its
                 transition to the ground as it learnt to, while only the structure's
                 own pixels take its label.
+            mode: ``'fill'`` (predict the holed pixels) or ``'over'`` (paint an
+                opacity and a radiance over the image); see :class:`Inpainter`.
+
+        Raises:
+            ValueError: If *margin* or *mode* is invalid, or *hole_value* is given
+                in the ``'over'`` mode (its hole holds the smooth fill).
         """
+        if mode not in MODES:
+            raise ValueError(f'mode must be one of {list(MODES)}, got {mode!r}')
+        if mode == 'over' and hole_value is not None:
+            raise ValueError(
+                "hole_value is for mode 'fill': in mode 'over' the hole holds the "
+                'smooth fill of its surroundings'
+            )
         super().__init__()
         fill = (
             None if hole_value is None else torch.tensor(hole_value, dtype=torch.float)
@@ -88,6 +167,9 @@ class Inpainter(nn.Module):
         if margin < 0:
             raise ValueError(f'margin must be >= 0, got {margin}')
         self.margin = margin
+        #: ``'fill'`` or ``'over'``: part of the network's contract, as its output
+        #: width and what its input holds in the hole depend on it
+        self.mode = mode
         #: the class it paints (``'cloud'``, ``'shadow'``, ``'snow'``), set when it
         #: is loaded from weights (``None`` for an untrained or hand-built network)
         self.structure: str | None = None
@@ -110,12 +192,16 @@ class Inpainter(nn.Module):
         """Predict the image inside *hole*.
 
         Args:
-            image: ``B x bands x H x W`` normalised image.
+            image: ``B x bands x H x W`` normalised image (in the ``'over'`` mode
+                the ground the structure is painted over; its pixels inside the
+                hole reach the network only through the composite).
             hole: ``B x H x W`` (or ``B x 1 x H x W``) boolean.
-            fill: ``B x bands`` values for the hole (default: :attr:`hole_value`).
+            fill: ``B x bands`` values for the hole (default: :attr:`hole_value`;
+                ``'fill'`` mode only).
 
         Raises:
-            ValueError: If the image or the hole do not fit.
+            ValueError: If the image or the hole do not fit, or *fill* is given in
+                the ``'over'`` mode.
 
         Returns:
             ``B x bands x H x W`` prediction (not yet pasted or clipped).
@@ -128,11 +214,29 @@ class Inpainter(nn.Module):
                 f'hole must be B x H x W (or B x 1 x H x W) matching the image '
                 f'{tuple(image.shape)}, got {tuple(hole.shape)}'
             )
-        if fill is None:
-            fill = self.hole_fill  # type: ignore[assignment]
-            if fill is not None and fill.ndim == 2:  # a table: one row per sample
-                fill = fill[torch.randint(len(fill), (len(image),), device=fill.device)]
-        x = holed_input(image, hole, self.hole_channel, fill)
+        if self.mode == 'over':
+            if fill is not None:
+                raise ValueError("fill is for mode 'fill', not 'over'")
+            smooth = smooth_fill(image, hole)
+            h = hole[:, None].to(image.dtype)
+            x = torch.cat([smooth, h], 1) if self.hole_channel else smooth
+        else:
+            if fill is None:
+                fill = self.hole_fill  # type: ignore[assignment]
+                if fill is not None and fill.ndim == 2:  # a table: a row per sample
+                    pick = torch.randint(len(fill), (len(image),), device=fill.device)
+                    fill = fill[pick]
+            x = holed_input(image, hole, self.hole_channel, fill)
+        out = self._net(x)
+        if self.mode == 'fill':
+            return out
+        alpha = torch.sigmoid(out[:, : self.bands])
+        radiance = out[:, self.bands :]
+        composite: Tensor = (1 - alpha) * image + alpha * radiance
+        return composite
+
+    def _net(self, x: Tensor) -> Tensor:
+        """The network on *x*, padded to a multiple of :data:`DIVISOR` and back."""
         h, w = x.shape[-2:]
         ph, pw = (-h) % DIVISOR, (-w) % DIVISOR
         if ph or pw:
@@ -151,12 +255,14 @@ def inpainter(
     value_range: tuple[float, float] = (0.0, 1.0),
     hole_value: Sequence[float] | Sequence[Sequence[float]] | None = None,
     margin: int = 0,
+    mode: Literal['fill', 'over'] = 'fill',
     **kwargs: Any,
 ) -> Inpainter:
     """Build an (untrained) inpainter: an smp network of the image bands plus the hole.
 
     The authors used U-Net++ with an EfficientNet-b0 encoder and no hole channel
-    (``hole_channel=False`` builds that seed-compatible variant).
+    (``hole_channel=False`` builds that seed-compatible variant). In the ``'over'``
+    mode the network's head has ``2 * bands`` outputs (opacity and radiance).
 
     Args:
         bands: image bands in and out.
@@ -167,19 +273,25 @@ def inpainter(
         hole_value: values put into the hole (see :class:`Inpainter`).
         margin: the training holes' reach beyond the structure (see
             :class:`Inpainter`).
+        mode: ``'fill'`` or ``'over'`` (see :class:`Inpainter`).
         **kwargs: passed to the smp architecture (``decoder_channels``, ...).
 
     Returns:
         The wrapped network.
 
+    Raises:
+        ValueError: If *mode* is not one of :data:`MODES`.
+
     .. versionadded:: 0.1
     """
+    if mode not in MODES:
+        raise ValueError(f'mode must be one of {list(MODES)}, got {mode!r}')
     net = smp.create_model(
         arch,
         encoder_name=encoder,
         encoder_weights=None,
         in_channels=bands + int(hole_channel),
-        classes=bands,
+        classes=2 * bands if mode == 'over' else bands,
         **kwargs,
     )
-    return Inpainter(net, bands, hole_channel, value_range, hole_value, margin)
+    return Inpainter(net, bands, hole_channel, value_range, hole_value, margin, mode)

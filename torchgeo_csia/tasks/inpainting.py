@@ -26,7 +26,7 @@ from ..losses import (
     texture_sums,
 )
 from ..models.critic import patch_critic
-from ..models.inpainter import Inpainter, inpainter
+from ..models.inpainter import MODES, Inpainter, inpainter, smooth_fill
 from ..models.weights import inpainter_weights
 from ..transforms.structures import dilate, paste, swap_context
 
@@ -157,6 +157,15 @@ class InpaintingTask(BaseTask):
     clear ``ground`` crop of its sample first (the context then comes from another
     scene, as when CSIA paints).
 
+    With *mode* ``'over'`` the inpainter paints an opacity and a radiance over the
+    ground (:class:`~torchgeo_csia.models.Inpainter`). The ground under a real
+    structure is unknown and the image inside the hole is the target, so the
+    network is called on the image with the hole already replaced by
+    :func:`~torchgeo_csia.models.inpainter.smooth_fill`: the composite is over that
+    smooth estimate of the ground, and the target's pixels reach neither the
+    network nor the composite. Crops moved by *swap* are composited over their
+    clear ``ground`` crop itself, as the augmentations paint.
+
     Optimisation is manual (one code path with or without the critic): per batch,
     with a critic, the critic steps first on the detached fill, then the inpainter
     steps against the updated critic, as in the first inpainter trainer. The
@@ -198,6 +207,7 @@ class InpaintingTask(BaseTask):
         critic_lr: float | None = None,
         critic_real: Literal['own', 'swapped'] = 'own',
         swap: float = 0.0,
+        mode: Literal['fill', 'over'] = 'fill',
     ) -> None:
         """Initialize a new InpaintingTask instance.
 
@@ -229,6 +239,9 @@ class InpaintingTask(BaseTask):
             swap: share of each batch whose structures are moved onto the
                 sample's ``ground`` crop (needs ``ground`` in the batch, see
                 :class:`~torchgeo_csia.datamodules.SPARCSInpaintingDataModule`).
+            mode: the inpainter's mode: ``'fill'`` (predict the zeroed hole, as
+                the shipped weights) or ``'over'`` (paint over the ground); see
+                :class:`~torchgeo_csia.models.Inpainter`.
 
         Raises:
             ValueError: If an argument is out of range.
@@ -241,6 +254,8 @@ class InpaintingTask(BaseTask):
             raise ValueError(
                 f"critic_real must be 'own' or 'swapped', got {critic_real!r}"
             )
+        if mode not in MODES:
+            raise ValueError(f'mode must be one of {list(MODES)}, got {mode!r}')
         if not 0 <= swap <= 1:
             raise ValueError(f'swap must be in [0, 1], got {swap}')
         if adversarial < 0 or texture < 0 or margin < 0:
@@ -264,6 +279,8 @@ class InpaintingTask(BaseTask):
             hole_channel=hp['hole_channel'],
             decoder_channels=tuple(hp['decoder_channels']),
             margin=hp['margin'],
+            # checkpoints written before the mode existed are all 'fill'
+            mode=hp.get('mode', 'fill'),
         )
         self.model.structure = hp['structure']
         if self.init:
@@ -349,7 +366,8 @@ class InpaintingTask(BaseTask):
         """The network's prediction for every pixel (see :class:`Inpainter`).
 
         Args:
-            image: ``B x bands x H x W`` normalised image.
+            image: ``B x bands x H x W`` normalised image (in the ``'over'`` mode
+                the ground it paints over, as the augmentations call it).
             hole: ``B x H x W`` boolean.
 
         Returns:
@@ -359,6 +377,17 @@ class InpaintingTask(BaseTask):
             image.contiguous(memory_format=torch.channels_last), hole
         )
         return out
+
+    def _ground(self, image: Tensor, hole: Tensor) -> Tensor:
+        """What the network paints over when *image* holds real structures.
+
+        ``'fill'``: the image itself (the network zeroes the hole). ``'over'``: the
+        image with its hole smoothly filled from outside it, so the target inside
+        the hole reaches neither the network nor the composite.
+        """
+        if self.model.mode == 'over':
+            return smooth_fill(image, hole)
+        return image
 
     def _optimizers(self) -> tuple[LightningOptimizer, LightningOptimizer | None]:
         opts = self.optimizers()
@@ -386,6 +415,7 @@ class InpaintingTask(BaseTask):
         opt, copt = self._optimizers()
         image, hole, structure = self._holes(batch)
         real = image
+        under = self._ground(image, hole)
         if hp['swap']:
             if 'ground' not in batch:
                 raise KeyError(
@@ -393,7 +423,14 @@ class InpaintingTask(BaseTask):
                     "datamodule's ground (e.g. 0.95)"
                 )
             image = swap_context(image, structure, batch['ground'], hp['swap'])
-        pred = self(image, hole).float()
+            if self.model.mode == 'over':
+                # the moved crops over their clear ground, as CSIA paints: the
+                # same split as swap_context's
+                k = round(hp['swap'] * len(image))
+                under = torch.cat([batch['ground'][:k], under[k:]])
+            else:
+                under = image
+        pred = self(under, hole).float()
         filled = torch.where(hole[:, None], pred, image)
         l1 = hole_l1(pred, image, hole)
         tex = gradient_l1(filled, image, hole) if hp['texture'] else pred.new_zeros(())
@@ -431,7 +468,8 @@ class InpaintingTask(BaseTask):
         """The images, their holes and the images with the fill pasted in."""
         image, hole, _ = self._holes(batch)
         low, high = self.model.value_range
-        return image, hole, paste(image, self(image, hole).float(), hole, low, high)
+        pred = self(self._ground(image, hole), hole).float()
+        return image, hole, paste(image, pred, hole, low, high)
 
     def _evaluate(self, batch: Sample, metrics: HoleReconstruction) -> None:
         image, hole, filled = self._fill(batch)

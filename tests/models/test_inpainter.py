@@ -1,0 +1,154 @@
+import pytest
+import torch
+from torch import Tensor, nn
+
+from torchgeo_csia.models.inpainter import (
+    Inpainter,
+    holed_input,
+    inpainter,
+    smooth_fill,
+)
+from torchgeo_csia.transforms import RandomCloudShadow
+
+#: a small smp network, so the tests stay fast on a CPU
+SMALL = {'encoder': 'tu-tinynet_c', 'decoder_channels': (16, 16, 16, 16, 16)}
+
+
+def square(b: int, size: int, lo: int, hi: int) -> Tensor:
+    hole = torch.zeros(b, size, size, dtype=torch.bool)
+    hole[:, lo:hi, lo:hi] = True
+    return hole
+
+
+def constant(bands: int, alpha: float, radiance: float) -> Inpainter:
+    """An 'over' inpainter whose opacity and radiance are the same everywhere."""
+    net = nn.Conv2d(bands + 1, 2 * bands, 1)
+    nn.init.zeros_(net.weight)
+    with torch.no_grad():
+        # +-1e4: the sigmoid is exactly 1 or 0
+        logit = torch.tensor(alpha).logit().clamp(-1e4, 1e4)
+        net.bias[:bands] = logit
+        net.bias[bands:] = radiance
+    return Inpainter(net, bands, mode='over')
+
+
+# -------------------------------------------------------------- smooth_fill
+def test_smooth_fill_exact_on_a_constant_image() -> None:
+    g = torch.Generator().manual_seed(0)
+    image = torch.full((2, 3, 37, 41), 0.3)  # odd sizes: ceil-mode pyramid levels
+    hole = torch.rand(2, 37, 41, generator=g) < 0.6
+    out = smooth_fill(image, hole)
+    assert torch.allclose(out, image, atol=1e-6)
+
+
+def test_smooth_fill_keeps_the_outside_and_ignores_the_inside() -> None:
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand(3, 3, 64, 64, generator=g)
+    hole = square(3, 64, 10, 40)
+    out = smooth_fill(image, hole)
+    outside = ~hole[:, None].expand_as(image)
+    assert torch.equal(out[outside], image[outside])
+    # the pixels inside the hole are never read: other values, even NaN, change
+    # nothing
+    other = torch.where(hole[:, None], torch.rand(image.shape, generator=g), image)
+    assert torch.equal(smooth_fill(other, hole), out)
+    nan = torch.where(hole[:, None], torch.nan, image)
+    assert torch.equal(smooth_fill(nan, hole), out)
+    # a channel axis on the hole is accepted
+    assert torch.equal(smooth_fill(image, hole[:, None]), out)
+
+
+def test_smooth_fill_is_smooth_and_bounded() -> None:
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand(2, 3, 64, 64, generator=g) * 0.5 + 0.2  # in [0.2, 0.7]
+    hole = square(2, 64, 16, 48)
+    out = smooth_fill(image, hole)
+    h = hole[:, None].expand_as(image)
+    assert out[h].min() >= 0.2 and out[h].max() <= 0.7
+    # far less texture inside the hole than the noise it was filled from
+    inner = out[..., 20:44, 20:44]
+    assert inner.diff(dim=-1).abs().mean() < 0.1 * image.diff(dim=-1).abs().mean()
+    # samples do not mix: a brighter second sample leaves the first one's fill
+    brighter = image.clone()
+    brighter[1] += 0.2
+    assert torch.equal(smooth_fill(brighter, hole)[0], out[0])
+
+
+def test_smooth_fill_without_known_pixels() -> None:
+    image = torch.rand(1, 3, 16, 16)
+    out = smooth_fill(image, torch.ones(1, 16, 16, dtype=torch.bool))
+    assert torch.equal(out, torch.zeros_like(image))
+
+
+# ---------------------------------------------------------------- 'fill' mode
+def test_fill_mode_is_the_holed_prediction() -> None:
+    torch.manual_seed(0)
+    net = inpainter(3, **SMALL).eval()  # type: ignore[arg-type]
+    assert net.mode == 'fill' and net.net.segmentation_head[0].out_channels == 3
+    image, hole = torch.rand(2, 3, 64, 64), square(2, 64, 8, 40)
+    with torch.no_grad():
+        expected = net.net(holed_input(image, hole, True))
+        assert torch.equal(net(image, hole), expected)
+
+
+# ---------------------------------------------------------------- 'over' mode
+def test_over_mode_alpha_zero_keeps_the_image_and_one_gives_the_radiance() -> None:
+    image, hole = torch.rand(2, 3, 40, 40), square(2, 40, 5, 30)
+    with torch.no_grad():
+        assert torch.equal(constant(3, 0.0, 0.7)(image, hole), image)
+        assert torch.equal(
+            constant(3, 1.0, 0.7)(image, hole), torch.full_like(image, 0.7)
+        )
+        # a shadow: the ground times the gain 1 - alpha, its texture kept
+        half = constant(3, 0.5, 0.0)(image, hole)
+    assert torch.allclose(half, 0.5 * image)
+
+
+def test_over_mode_network_never_sees_the_hole() -> None:
+    torch.manual_seed(0)
+    net = inpainter(3, mode='over', **SMALL).eval()  # type: ignore[arg-type]
+    assert net.mode == 'over' and net.net.segmentation_head[0].out_channels == 6
+    seen: list[Tensor] = []
+    net.net.register_forward_hook(lambda m, args, out: seen.append(args[0]))
+    image, hole = torch.rand(2, 3, 64, 64), square(2, 64, 8, 40)
+    other = torch.where(hole[:, None], torch.rand(image.shape), image)
+    with torch.no_grad():
+        out = net(image, hole)
+        net(other, hole)
+    assert out.shape == image.shape
+    assert torch.equal(seen[0], seen[1])
+    assert torch.equal(seen[0][:, :3], smooth_fill(image, hole))
+    assert torch.equal(seen[0][:, 3], hole.float())
+
+
+def test_over_mode_arguments() -> None:
+    with pytest.raises(ValueError, match='mode'):
+        inpainter(3, mode='under', **SMALL)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match='mode'):
+        Inpainter(nn.Identity(), 3, mode='under')  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match='hole_value'):
+        Inpainter(nn.Identity(), 3, hole_value=[0.5] * 3, mode='over')
+    net = constant(3, 0.5, 0.5)
+    with pytest.raises(ValueError, match='fill'):
+        net(torch.rand(1, 3, 8, 8), square(1, 8, 2, 4), torch.zeros(1, 3))
+
+
+def test_over_mode_through_the_augmentation() -> None:
+    torch.manual_seed(0)
+    cloud = inpainter(3, mode='over', **SMALL).eval()  # type: ignore[arg-type]
+    shadow = constant(3, 0.5, 0.0)  # the ground at half its brightness
+    aug = RandomCloudShadow(cloud, shadow, p=1.0)
+    image = torch.rand(2, 3, 64, 64) * 0.8 + 0.1
+    mask = torch.zeros(2, 64, 64, dtype=torch.long)
+    out, labels = aug(image, mask)
+    assert torch.isfinite(out).all()
+    cloudy, shadowed = labels == 3, labels == 1
+    assert cloudy.any() and shadowed.any()
+    # painted over the ground: the shadow keeps the ground's texture
+    s = shadowed[:, None].expand_as(image)
+    assert torch.allclose(out[s], 0.5 * image[s])
+    assert not torch.equal(
+        out[cloudy[:, None].expand_as(image)], image[cloudy[:, None].expand_as(image)]
+    )
+    untouched = (labels == 0)[:, None].expand_as(image)
+    assert torch.equal(out[untouched], image[untouched])
