@@ -211,16 +211,25 @@ class TestNativeGrid:
         assert isinstance(train, SPARCSCrops)
         assert [SPARCS.split_of(s) for s in train.scenes] == ['train'] * 2
         whole = SPARCSScenes(SPARCS(split='all', **dm.kwargs), ['train'])
+        # the datamodule's crops are compact (uint8), the others float32 / int64,
+        # the same pixels either way
+        plain = SPARCSCrops(whole, 32)
+        assert train.compact and not plain.compact
         for scene, top, left in [(0, 0, 0), (1, 32, 7), (0, 32, 32)]:
             crop, ref = train[(scene, top, left)], whole[scene]
-            assert crop['image'].dtype == torch.float32
-            assert torch.equal(
-                crop['image'], ref['image'][:, top : top + 32, left : left + 32]
-            )
-            assert torch.equal(
-                crop['mask'], ref['mask'][top : top + 32, left : left + 32]
-            )
+            assert crop['image'].dtype == crop['mask'].dtype == torch.uint8
+            as_float = plain[(scene, top, left)]
+            assert as_float['image'].dtype == torch.float32
+            assert as_float['mask'].dtype == torch.long
+            window = (slice(top, top + 32), slice(left, left + 32))
+            for c in (crop, as_float):
+                assert torch.equal(
+                    c['image'].float(), ref['image'][(slice(None), *window)]
+                )
+                assert torch.equal(c['mask'].long(), ref['mask'][window])
             assert crop['sun_azimuth'] == ref['sun_azimuth']
+            # a copy: the crop does not hold its scene's storage
+            assert crop['image'].untyped_storage().nbytes() == 3 * 32 * 32
         # scenes are kept small: the quicklook and labels as uint8
         assert train._samples[0]['image'].dtype == torch.uint8
         with pytest.raises(IndexError, match='leaves scene'):
@@ -247,7 +256,9 @@ class TestNativeGrid:
         assert len(dm.train_sampler) == 2 * 4  # type: ignore[arg-type]
         batch = next(iter(dm.train_dataloader()))
         assert batch['image'].shape == (2, 3, 32, 32) and 'bounds' not in batch
+        assert batch['image'].dtype == batch['mask'].dtype == torch.uint8
         out = dm.on_after_batch_transfer(batch, 0)
+        assert out['image'].dtype == torch.float32 and out['mask'].dtype == torch.long
         assert out['image'].max() <= 1.0 and out['mask'].shape == (2, 32, 32)
         val = list(dm.val_dataloader())
         assert sum(len(b['image']) for b in val) == 4  # one 64 px scene, 4 tiles

@@ -193,7 +193,9 @@ class SPARCSInpaintingDataModule(SPARCSDataModule):
 
         def data(split: Literal['train', 'val', 'test']) -> GeoDataset | SPARCSCrops:
             if everything is not None:
-                return SPARCSCrops(SPARCSScenes(everything, [split]), self.patch_size)
+                return SPARCSCrops(
+                    SPARCSScenes(everything, [split]), self.patch_size, compact=True
+                )
             return SPARCS(split=split, **self.kwargs)
 
         if stage == 'fit':
@@ -267,6 +269,7 @@ class SPARCSInpaintingDataModule(SPARCSDataModule):
         batch = super().on_after_batch_transfer(batch, dataloader_idx)
         if ground is not None:
             # normalised as the image; Kornia does not know the key
+            ground = ground.float()  # compact crops arrive as uint8
             mean, std = self.mean.to(ground), self.std.to(ground)
             batch['ground'] = (ground - mean) / std
         return batch

@@ -82,6 +82,11 @@ class BatchAugmentation(nn.Module):
     def forward(self, batch: Sample) -> Sample:
         """Run the pipeline on a batch dict (its tensors already on the device)."""
         device = batch['image'].device
+        # compact crops (SPARCSCrops) arrive as uint8: the types the steps take
+        if not batch['image'].is_floating_point():
+            batch['image'] = batch['image'].float()
+        if 'mask' in batch and batch['mask'].dtype != torch.long:
+            batch['mask'] = batch['mask'].long()
         if any(p.device != device for p in self.parameters()) or any(
             b.device != device for b in self.buffers()
         ):
@@ -202,16 +207,27 @@ class SPARCSCrops(Dataset[Sample]):
     .. versionadded:: 0.1
     """
 
-    def __init__(self, scenes: SPARCSScenes, size: int | tuple[int, int]) -> None:
+    def __init__(
+        self,
+        scenes: SPARCSScenes,
+        size: int | tuple[int, int],
+        compact: bool = False,
+    ) -> None:
         """Initialize a new SPARCSCrops instance.
 
         Args:
             scenes: the scenes to read, whole.
             size: crop size in pixels, ``size`` or ``(height, width)``.
+            compact: crops keep the dtype the scenes are kept in (``uint8`` for
+                quicklooks and labels) instead of float32 images and int64
+                masks: a fifth of the bytes for the loader to pass on and for
+                the batch's copy to the device, where
+                :class:`BatchAugmentation` converts them.
 
         Raises:
             ValueError: If a scene is smaller than *size*.
         """
+        self.compact = compact
         self.scenes = scenes.scenes
         self._samples: list[Sample] = [
             {
@@ -294,9 +310,14 @@ class SPARCSCrops(Dataset[Sample]):
             )
         image = sample['image'][..., top : top + ch, left : left + cw]
         mask = sample['mask'][..., top : top + ch, left : left + cw]
+        if self.compact:
+            # a copy, so a crop never carries its whole scene's storage along
+            image, mask = image.clone(), mask.clone()
+        else:
+            image, mask = image.float(), mask.long()
         return {
-            'image': image.float(),
-            'mask': mask.long(),
+            'image': image,
+            'mask': mask,
             'sun_azimuth': sample['sun_azimuth'],
             'sun_elevation': sample['sun_elevation'],
         }
@@ -574,14 +595,14 @@ class SPARCSDataModule(GeoDataModule):
         if stage in ('fit', 'validate'):
             ds = SPARCS(split='all', **self.kwargs)
             if stage == 'fit':
-                train = SPARCSCrops(SPARCSScenes(ds, ['train']), size)
+                train = SPARCSCrops(SPARCSScenes(ds, ['train']), size, compact=True)
                 length = self.length or len(SceneCropGrid(train.shapes, train.size))
                 self.train_dataset = train
                 # seeded from torch, as with grid='dataset'
                 self.train_sampler = SceneCropSampler(  # type: ignore[assignment]
                     train.shapes, train.size, length, int(torch.initial_seed())
                 )
-            val = SPARCSCrops(SPARCSScenes(ds, ['val']), size)
+            val = SPARCSCrops(SPARCSScenes(ds, ['val']), size, compact=True)
             self.val_dataset = val
             self.val_sampler = SceneCropGrid(val.shapes, val.size)  # type: ignore[assignment]
 
