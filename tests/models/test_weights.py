@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 import torch
+import yaml
 from torchgeo.models import get_model, get_model_weights, get_weight, list_models
 
 import torchgeo_csia  # noqa: F401  (registers the weights with TorchGeo)
@@ -22,7 +23,8 @@ from torchgeo_csia.models.weights import (
 from torchgeo_csia.transforms.sources import sparcs_bank
 
 ALL = shipped_weights()
-DOCS = Path(__file__).parents[2] / 'docs' / 'weights.rst'
+ROOT = Path(__file__).parents[2]
+DOCS = ROOT / 'docs' / 'weights.rst'
 
 
 def saved_locations(path: Path) -> set[str]:
@@ -91,8 +93,13 @@ def test_registry_matches_files() -> None:
     assert on_disk == registered
     # the cards live in the enums' meta: no JSON sidecar beside the files
     assert not list(models_dir().rglob('*.json'))
+    names = {Path(f).name for f in on_disk}
     for m in ALL:
-        assert m.meta['resaved_from'] not in {Path(f).name for f in on_disk}
+        if isinstance(m, CSIAInpainter_Weights):
+            assert m.meta['resaved_from'] not in names
+        else:  # the segmenters these replaced are gone
+            assert m.meta['replaces']['file'] not in names
+            assert m.meta['replaces']['file'] != Path(m.meta['file']).name
 
 
 @pytest.mark.parametrize('member', list(CSIAInpainter_Weights), ids=str)
@@ -261,34 +268,67 @@ def test_card_says_what_produced_it(member: CSIAWeightsEnum) -> None:
     assert meta['file'].endswith(Path(path_of(member)).name)
     assert len(meta['training_scenes']) == 40
     assert meta['training'] and meta['scores']
-    # the trainer that made them is gone: the card names it as history
-    assert f'at commit {weights.PACK_TRAINER_COMMIT}' in meta['training']
     assert 'torchgeo-csia train-' not in meta['training']
     if isinstance(member, CSIAInpainter_Weights):
+        # the trainer that made them is gone: the card names it as history
+        assert f'at commit {weights.PACK_TRAINER_COMMIT}' in meta['training']
         assert meta['last_stage']['dilate'] == meta['margin']
         assert meta['stages'][-1].endswith('this file')
         assert set(meta['scores']) >= {'heldout', 'realism'}
     else:
-        assert (
-            f'--variant {member.name.split("_")[0].lower()} --seed 0'
-            in (meta['training'])
-        )
+        # the users' path: torchgeo fit with a shipped config, at a named commit
+        variant = member.name.split('_')[0].lower()
+        assert meta['config'] == f'docs/configs/sparcs_{variant}.yaml'
+        assert (ROOT / meta['config']).is_file()
+        assert 'torchgeo fit --config docs/configs/' in meta['training']
+        assert Path(meta['config']).name in meta['training']
+        assert meta['seed'] == 0 and '--seed_everything 0' in meta['training']
+        assert meta['commit'] == weights.SEGMENTER_COMMIT
+        assert f'at commit {meta["commit"]}' in meta['training']
+        assert weights.PACK_TRAINER_COMMIT not in meta['training']
+        assert set(meta['scores']) >= {'val', 'test', 'val+test', 'gpu'}
+        assert 'reach' not in meta and 'resaved_from' not in meta
 
 
-def test_csia_segmenter_inpainters_are_the_shipped_lineage() -> None:
+def test_csia_segmenter_inpainters_are_the_shipped_ones() -> None:
     meta = CSIASegmenter_Weights.CSIA_SPARCS_PHOTO.meta
-    assert (
-        len(meta['paint_order']) == 4
-        and 'cloud painted first' in (meta['paint_order'][0])
-    )
+    assert len(meta['paint_order']) == 4
+    assert 'shadow painted first' in meta['paint_order'][0]
     assert meta['structure_bank'] == weights.SPARCS_BANK
+    # trained with the shipped files, whose hashes the training text names
+    expected = {'cloud': 'a5379fdc', 'shadow': '6bfa4c9e', 'snow': 'aecfbc5e'}
+    assert set(meta['inpainters']) == set(expected)
     for cls, file in meta['inpainters'].items():
-        shipped = CSIAInpainter_Weights[f'{cls.upper()}_SPARCS_PHOTO'].meta
-        # the file it was trained with is the shipped one or one of its stages
-        assert file == shipped['resaved_from'] or any(
-            file in stage for stage in shipped['stages']
-        )
-    assert CSIASegmenter_Weights.BASE_SPARCS_PHOTO.meta['inpainters'] is None
+        member = CSIAInpainter_Weights[f'{cls.upper()}_SPARCS_PHOTO']
+        assert file == Path(member.meta['file']).name
+        assert file.endswith(f'-{expected[cls]}.pth')
+        assert f'{cls} {expected[cls]}' in meta['training']
+        assert meta['inpainter_weights'][cls] == str(member)
+        # the shipped file is the one its name says (verified_path checks the hash)
+        assert path_of(member).name == file
+    # and the config it was trained with names them, at the card's setting
+    config = yaml.safe_load((ROOT / meta['config']).read_text())
+    modes = {
+        a['class_path'].rsplit('.', 1)[-1]: a['init_args']
+        for a in config['data']['init_args']['csia']
+    }
+    assert list(modes) == [o.split(',')[0] for o in meta['paint_order'][:3]]
+    pair = modes['RandomCloudShadow']
+    assert pair['cloud'] == meta['inpainter_weights']['cloud']
+    assert pair['shadow'] == meta['inpainter_weights']['shadow']
+    assert (
+        modes['RandomShadowForClouds']['shadow'] == meta['inpainter_weights']['shadow']
+    )
+    assert modes['RandomSnow']['snow'] == meta['inpainter_weights']['snow']
+    assert pair['shadow_first'] is True
+    assert pair['p'] == modes['RandomSnow']['p'] == 0.5
+    assert pair['min_free'] == modes['RandomSnow']['min_free'] == 0.25
+    base = CSIASegmenter_Weights.BASE_SPARCS_PHOTO.meta
+    assert base['inpainters'] is None
+    assert (
+        'csia'
+        not in yaml.safe_load((ROOT / base['config']).read_text())['data']['init_args']
+    )
 
 
 def iou_from(confusion: list[list[int]]) -> list[float | None]:
@@ -306,7 +346,7 @@ def iou_from(confusion: list[list[int]]) -> list[float | None]:
 def test_segmenter_scores_match_their_confusion(member: CSIASegmenter_Weights) -> None:
     scores = member.meta['scores']
     classes = member.meta['classes']
-    for split, scenes in (('val', 11), ('test', 9)):
+    for split, scenes in (('val', 11), ('test', 9), ('val+test', 20)):
         ours = scores[split]
         assert ours['scenes'] == scenes
         for c, iou in zip(classes, iou_from(ours['confusion']), strict=True):
@@ -316,6 +356,24 @@ def test_segmenter_scores_match_their_confusion(member: CSIASegmenter_Weights) -
                 assert ours[c] == pytest.approx(iou, abs=5e-5)
         present = [ours[c] for c in classes if ours[c] is not None]
         assert ours['mean'] == pytest.approx(sum(present) / len(present), abs=1e-4)
+    # val+test pools the two splits' pixels
+    pooled = torch.tensor(scores['val']['confusion']) + torch.tensor(
+        scores['test']['confusion']
+    )
+    assert torch.equal(pooled, torch.tensor(scores['val+test']['confusion']))
+    assert pooled.sum(1)[classes.index('snow')] > 0  # val holds snow
+    assert torch.tensor(scores['test']['confusion']).sum(1)[classes.index('snow')] == 0
+
+
+@pytest.mark.parametrize('member', list(CSIASegmenter_Weights), ids=str)
+def test_segmenter_cpu_scores_agree_with_the_gpu(member: CSIASegmenter_Weights) -> None:
+    # the same weights and scenes, fp32 on a CPU against bf16-mixed on the H200
+    # (the fit checkpoint): per-class val+test IoU within 0.003
+    scores = member.meta['scores']
+    cpu, gpu = scores['val+test'], scores['gpu']
+    assert gpu['split'] == 'val+test' and gpu['scenes'] == cpu['scenes']
+    for c in [*member.meta['classes'], 'mean']:
+        assert cpu[c] == pytest.approx(gpu[c], abs=0.003)
 
 
 def test_docs_table_matches_meta() -> None:

@@ -39,9 +39,9 @@ def _short(file: str) -> str:
 
 def _iou(split: dict[str, Any]) -> str:
     values = ' / '.join(
-        'n/a' if split[c] is None else f'{split[c]:.3f}' for c in CLASSES
+        'n/a' if split[c] is None else f'{split[c]:.4f}' for c in CLASSES
     )
-    return f'{values}, mean {split["mean"]:.3f}'
+    return f'{values}, mean {split["mean"]:.4f}'
 
 
 def _row(member: CSIAWeightsEnum) -> tuple[str, ...]:
@@ -52,45 +52,53 @@ def _row(member: CSIAWeightsEnum) -> tuple[str, ...]:
     arch = f'{meta["model"]} ``{meta["encoder"]}``, decoder ' + '-'.join(
         map(str, meta['decoder_channels'])
     )
-    file = f'``{Path(meta["file"]).name}`` (as trained: {_short(meta["resaved_from"])})'
+    file = f'``{Path(meta["file"]).name}``'
     scores = meta['scores']
     if isinstance(member, CSIAInpainter_Weights):
+        file += f' (as trained: {_short(meta["resaved_from"])})'
         produced = '; then '.join(meta['stages']) + f'. Recipe: {meta["training"]}'
         held, real = scores['heldout'], scores['realism']
         score = (
             f'{held["scenes"]} held-out scenes, {held["crops"]} crops: L1 '
             f'{held["l1"]:.4f}, PSNR {held["psnr_db"]:.2f} dB, texture '
             f'{held["texture"]:.2f} ({held["machine"]}); realism {real["ratio"]:.2f} '
-            f'({real["paint_order"]}, {real["machine"]})'
+            f'({real["paint_order"]}, {real["machine"]}, BASE segmenter '
+            f'{_short(real["segmenter"])}, since replaced)'
         )
     else:
+        old = meta['replaces']
+        file += f' (replaces {_short(old["file"])})'
         produced = (
-            f'{meta["training"]}; {meta["steps_done"]:,} steps done; commit '
-            f'{meta["commit"]}'
+            f'Config ``{meta["config"]}``, seed {meta["seed"]}, '
+            f'{meta["steps_done"]:,} steps: {meta["training"]}'
         )
         if meta['inpainters']:
             shipped = {
-                _short(m.meta['resaved_from']): m.name
+                Path(m.meta['file']).name: m.name
                 for m in shipped_weights()
                 if isinstance(m, CSIAInpainter_Weights)
             }
             files = ', '.join(
-                f'{cls} {_short(f)}'
-                + (f' (= {shipped[_short(f)]})' if _short(f) in shipped else '')
+                f'{cls} {_short(f)}' + (f' (= {shipped[f]})' if f in shipped else '')
                 for cls, f in meta['inpainters'].items()
             )
             order = ', then '.join(meta['paint_order'])
             produced += (
-                f'; inpainters {files}; structure bank '
-                f'{_short(meta["structure_bank"])}; order: {order}'
+                f' Inpainters {files}; structure bank '
+                f'{_short(meta["structure_bank"])}; order: {order}.'
             )
         else:
-            produced += f'; augmentation: {meta["augmentation"]}'
-        val, test = scores['val'], scores['test']
+            produced += f' Augmentation: {meta["augmentation"]}.'
+        val, test, both, gpu = (scores[k] for k in ('val', 'test', 'val+test', 'gpu'))
+        before = old['iou']
         score = (
-            'IoU background / shadow / snow / cloud: val '
-            f'({val["scenes"]} scenes) {_iou(val)}; test ({test["scenes"]} scenes, '
-            f'no snow) {_iou(test)}'
+            f'IoU background / shadow / snow / cloud ({scores["machine"]}, '
+            f'``torchgeo test``): val ({val["scenes"]} scenes) {_iou(val)}; test '
+            f'({test["scenes"]} scenes, no snow) {_iou(test)}; val+test '
+            f'({both["scenes"]} scenes) {_iou(both)}. On the GPU (H200, bf16-mixed): '
+            f'val+test {_iou(gpu)}. The file it replaces ({_short(old["file"])}), '
+            f'scored the same way: val mean {before["val"]["mean"]:.4f}, test mean '
+            f'{before["test"]["mean"]:.4f}, val+test {_iou(before["val+test"])}'
         )
     return (f'``{member}``', data, bands, arch, file, produced, score)
 

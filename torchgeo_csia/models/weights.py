@@ -267,7 +267,14 @@ _COMMON_STAGE = {
 #: docs/results.rst, "Inpainters" (256 held-out crops per class, hole = the class
 #: dilated by 4 px; L1 and PSNR inside the hole on [0, 1]; texture ratio) and
 #: "Realism" (share of painted pixels the BASE segmenter labels as the class over
-#: its recall on real ones; shipped set, shadow painted first, H100)
+#: its recall on real ones; shipped set, shadow painted first, H100). The BASE
+#: segmenter of that measure is the one shipped then (:data:`_REALISM_SEGMENTER`),
+#: not today's ``BASE_SPARCS_PHOTO``
+_REALISM_SEGMENTER = (
+    'csia_segmenter_base_photo_s0-b1e3d2c3.pth (BASE_SPARCS_PHOTO until the '
+    "segmenters were retrained through torchgeo fit; the pack trainer's, as trained "
+    '6913cea7)'
+)
 _INPAINTER_SCORES = {
     'cloud': {'l1': 0.1215, 'psnr_db': 15.48, 'texture': 0.36, 'realism': 1.02},
     'shadow': {'l1': 0.0449, 'psnr_db': 23.62, 'texture': 0.59, 'realism': 1.24},
@@ -310,6 +317,7 @@ def _inpainter_meta(cls: str) -> dict[str, Any]:
                 'ratio': scores['realism'],
                 'paint_order': 'shadow first, with the other shipped inpainters',
                 'machine': 'H100',
+                'segmenter': _REALISM_SEGMENTER,
                 'note': 'the inpainters were chosen with this measure on these crops',
             },
             'source': 'docs/results.rst (Inpainters, Realism)',
@@ -349,102 +357,193 @@ class CSIAInpainter_Weights(CSIAWeightsEnum):
     )
 
 
-#: IoU of the shipped segmenters (pooled confusion over the full scenes,
-#: sliding-window inference; rounded to 4 digits), as their training logs recorded
-#: them with the confusions below. The 9 test scenes hold no snow: its test IoU is
-#: ``None`` and the test mean is over the other three.
+#: the commit the shipped segmenters were trained at (``torchgeo fit`` with the
+#: configs of :data:`_SEG_CONFIGS`, through ``docs/reproduce/gpu_fit.sh``)
+SEGMENTER_COMMIT = '5e7253f'
+#: the config each shipped segmenter was trained with (and is scored with)
+_SEG_CONFIGS = {
+    'base': 'docs/configs/sparcs_base.yaml',
+    'csia': 'docs/configs/sparcs_csia.yaml',
+}
+#: how both shipped segmenters were made (one run of the script made the two)
+_SEG_TRAINING = (
+    'on one NVIDIA H200 on 2026-12-01, at commit ' + SEGMENTER_COMMIT + ', '
+    '``SEEDS=0 EXPORT=0 bash docs/reproduce/gpu_fit.sh --data.init_args.num_workers '
+    '6`` (with ``OMP_NUM_THREADS=4``), i.e. ``torchgeo fit --config '
+    'docs/configs/sparcs_base.yaml`` and ``... sparcs_csia.yaml`` with '
+    '``--data.dict_kwargs.paths /tmp/scenes --seed_everything 0``, the two runs side '
+    'by side on the one GPU (fit 366 s and 443 s), 2,000 steps of batch 32, 256 px '
+    'crops of the 40 training scenes on their own grids (``grid: native``), OneCycle '
+    'lr 2e-3, bf16-mixed; the CSIA run used the shipped inpainters cloud a5379fdc, '
+    'shadow 6bfa4c9e, snow aecfbc5e (``CSIAInpainter_Weights.*_SPARCS_PHOTO``) with p '
+    '0.5, min_free 0.25, shadow painted first, as ``docs/configs/sparcs_csia.yaml`` '
+    "says. The export is the Lightning checkpoint's ``model.`` weights cast to fp16 "
+    'and saved with ``torch.save`` (the inline Python in '
+    '``docs/reproduce/gpu_fit.sh``).'
+)
+#: the scoring of :data:`_SEG_SCORES`: ``torchgeo test`` of the shipped config
+#: with the member as ``--model.init_args.weights``, on a CPU in fp32
+_SEG_SCORING = (
+    'torchgeo test --config {config} --model.init_args.weights {name} '
+    '--data.init_args.test_splits [val,test] --trainer.accelerator cpu '
+    '--trainer.precision 32 --data.init_args.num_workers 0 (whole scenes, each on '
+    'its own grid, sliding window of 512 px tiles overlapping by 64 px, fp32, CPU; '
+    'the val and test rows are the same pass split by scene)'
+)
+#: IoU of the shipped segmenters (pooled confusion over the whole scenes of a split,
+#: sliding-window inference, classes absent from the truth left out; rounded to 4
+#: digits) from :data:`_SEG_SCORING`, with the confusions below. The 9 test scenes
+#: hold no snow: its test IoU is ``None`` and the test mean is over the other three.
 _SEG_SCORES: dict[str, dict[str, tuple[float | None, ...]]] = {
     # background, shadow, snow, cloud
     'base': {
-        'val': (0.8961, 0.5488, 0.9082, 0.7563),
-        'test': (0.8997, 0.5628, None, 0.8051),
+        'val': (0.8964, 0.5386, 0.9139, 0.7626),
+        'test': (0.8963, 0.5567, None, 0.7746),
+        'val+test': (0.8963, 0.5474, 0.9135, 0.7688),
     },
     'csia': {
-        'val': (0.8929, 0.5752, 0.9069, 0.7483),
-        'test': (0.8953, 0.5385, None, 0.7979),
+        'val': (0.8786, 0.546, 0.9042, 0.7425),
+        'test': (0.9122, 0.5868, None, 0.8185),
+        'val+test': (0.8946, 0.5642, 0.9027, 0.7817),
     },
 }
-_SPLIT_SCENES = {'val': 11, 'test': 9}
+_SPLIT_SCENES = {'val': 11, 'test': 9, 'val+test': 20}
 #: pixel counts, rows the truth and columns the prediction, in the order of
-#: :data:`~torchgeo_csia.constants.CLASSES` (the IoU above derive from them)
+#: :data:`~torchgeo_csia.constants.CLASSES` (the IoU above derive from them; the
+#: val+test confusion is their sum)
 _SEG_CONFUSION: dict[str, dict[str, tuple[tuple[int, ...], ...]]] = {
     'base': {
         'val': (
-            (6158728, 120718, 22292, 227605),
-            (196364, 654612, 25517, 146718),
-            (41121, 4164, 1415801, 41631),
-            (106366, 44648, 8343, 1785372),
+            (6206098, 85652, 37379, 200214),
+            (236207, 628601, 32719, 125684),
+            (30702, 538, 1444199, 27278),
+            (127400, 57628, 7399, 1752302),
         ),
         'test': (
-            (5657447, 118449, 0, 74290),
-            (199046, 610894, 0, 83098),
+            (5646186, 119523, 226, 84251),
+            (172216, 607173, 0, 113649),
             (0, 0, 0, 0),
-            (239086, 74054, 0, 1943636),
+            (276798, 78077, 440, 1901461),
         ),
     },
     'csia': {
         'val': (
-            (6084464, 160164, 32990, 251725),
-            (154154, 741847, 35766, 91444),
-            (35446, 3152, 1439669, 24450),
-            (95170, 103294, 15914, 1730351),
+            (5978754, 260868, 44966, 244755),
+            (137785, 755233, 36639, 93554),
+            (22589, 5941, 1461253, 12934),
+            (114977, 93164, 31787, 1704801),
         ),
         'test': (
-            (5677229, 89692, 2368, 80897),
-            (239968, 568293, 13, 84764),
+            (5624915, 117288, 2467, 105516),
+            (159152, 650331, 3, 83552),
             (0, 0, 0, 0),
-            (251130, 72525, 277, 1932844),
+            (156745, 97928, 139, 2001964),
         ),
     },
 }
-#: share of the CSIA segmenter's training samples each mode changed
-_SEG_REACH = {
-    'RandomCloudShadow': 0.4273,
-    'RandomShadowForClouds': 0.3598,
-    'RandomSnow': 0.4066,
+#: val+test IoU of the ``torchgeo test`` in ``docs/reproduce/gpu_fit.sh`` (the
+#: fit's checkpoint, bf16-mixed, the H200), as that run printed them
+_SEG_GPU_SCORES = {
+    'base': (0.8960, 0.5449, 0.9141, 0.7677),
+    'csia': (0.8952, 0.5657, 0.9030, 0.7817),
+}
+#: the segmenters these replaced (made by the since-removed pack trainer), scored
+#: the same way (:data:`_SEG_SCORING`, the same CPU) before they were removed
+_SEG_REPLACED: dict[str, dict[str, Any]] = {
+    'base': {
+        'file': 'csia_segmenter_base_photo_s0-b1e3d2c3.pth',
+        'made_by': f'the pack trainer (last at commit {PACK_TRAINER_COMMIT}), '
+        'train-segmenter --variant base --seed 0, commit 98ab50a, the best of seeds '
+        '0-2 by val mean IoU',
+        'iou': {
+            'val': (0.8965, 0.5616, 0.9097, 0.762),
+            'test': (0.9008, 0.5677, None, 0.8082),
+            'val+test': (0.8985, 0.5645, 0.9097, 0.7854),
+        },
+    },
+    'csia': {
+        'file': 'csia_segmenter_csia_photo_s0-9c000e06.pth',
+        'made_by': f'the pack trainer (last at commit {PACK_TRAINER_COMMIT}), '
+        'train-segmenter --variant csia --seed 0 --p 0.5 --min-free 0.25, commit '
+        'c46e36a, with earlier inpainter stages and the cloud painted first, the '
+        'best of seeds 0-2 by val mean IoU',
+        'iou': {
+            'val': (0.8917, 0.5756, 0.9074, 0.7492),
+            'test': (0.8952, 0.5412, None, 0.798),
+            'val+test': (0.8934, 0.5602, 0.906, 0.7742),
+        },
+    },
 }
 
 
-def _segmenter_scores(variant: str) -> dict[str, Any]:
+def _mean(iou: tuple[float | None, ...]) -> float:
+    present = [v for v in iou if v is not None]
+    return round(sum(present) / len(present), 4)
+
+
+def _seg_confusion(variant: str, split: str) -> tuple[tuple[int, ...], ...]:
+    conf = _SEG_CONFUSION[variant]
+    if split != 'val+test':
+        return conf[split]
+    return tuple(
+        tuple(a + b for a, b in zip(r, s, strict=True))
+        for r, s in zip(conf['val'], conf['test'], strict=True)
+    )
+
+
+def _segmenter_scores(variant: str, name: str) -> dict[str, Any]:
     out: dict[str, Any] = {
-        'metric': 'IoU, pooled confusion over the full scenes (sliding window)'
+        'metric': 'IoU, pooled confusion over the whole scenes (sliding window)',
+        'scoring': _SEG_SCORING.format(config=_SEG_CONFIGS[variant], name=name),
+        'machine': 'CPU, fp32',
     }
     for split, iou in _SEG_SCORES[variant].items():
-        present = [v for v in iou if v is not None]
         out[split] = {
             'scenes': _SPLIT_SCENES[split],
             **dict(zip(CLASSES, iou, strict=True)),
-            'mean': round(sum(present) / len(present), 4),
-            'confusion': _SEG_CONFUSION[variant][split],
+            'mean': _mean(iou),
+            'confusion': _seg_confusion(variant, split),
         }
+    gpu = _SEG_GPU_SCORES[variant]
+    out['gpu'] = {
+        'split': 'val+test',
+        'scenes': 20,
+        **dict(zip(CLASSES, gpu, strict=True)),
+        'mean': _mean(gpu),
+        'machine': 'NVIDIA H200, bf16-mixed, the fit checkpoint (gpu_fit.sh)',
+    }
     out['note'] = 'the test scenes hold no snow: snow n/a, mean over the other three'
     return out
 
 
-#: the inpainters the CSIA segmenter was trained with (commit c46e36a), by file
-_SEG_INPAINTERS = {
-    'cloud': 'csia_inpainter_cloud_photo-fd8949fc.pth',
-    'shadow': 'csia_inpainter_shadow_photo-9e27b0d3.pth',
-    'snow': 'csia_inpainter_snow_photo-65e74f6a.pth',
-}
-_SEG_INPAINTERS_NOTE = (
-    'the files as they were when it was trained: shadow 9e27b0d3 is '
-    'SHADOW_SPARCS_PHOTO (re-saved on the CPU as 6bfa4c9e); cloud fd8949fc and snow '
-    '65e74f6a are earlier stages of CLOUD_SPARCS_PHOTO and SNOW_SPARCS_PHOTO '
-    '(meta["stages"]), not shipped (in the git history until 85aa1ef and cb7a30c)'
-)
+def _replaced(variant: str) -> dict[str, Any]:
+    old = _SEG_REPLACED[variant]
+    return {
+        **old,
+        'iou': {
+            split: {**dict(zip(CLASSES, iou, strict=True)), 'mean': _mean(iou)}
+            for split, iou in old['iou'].items()
+        },
+    }
+
+
 #: the order the CSIA segmenter's training applied its augmentations in
+#: (``docs/configs/sparcs_csia.yaml``)
 _SEG_PAINT_ORDER = (
-    'RandomCloudShadow, the cloud painted first, then its shadow '
-    '(shadow_first=False; the default is now True)',
+    'RandomCloudShadow, the shadow painted first, then its cloud (shadow_first=True)',
     'RandomShadowForClouds',
     'RandomSnow',
-    'random flips and transposes',
+    'random flips and 90-degree rotations',
 )
 
 
 def _segmenter_meta(variant: str, seed: int) -> dict[str, Any]:
     csia = variant == 'csia'
+    name = f'{variant.upper()}_SPARCS_PHOTO'
+    inpainters = {
+        m.meta['class']: Path(m.meta['file']).name
+        for m in CSIAInpainter_Weights.__members__.values()
+    }
     return {
         'dataset': 'SPARCS',
         'image': 'photo',
@@ -458,29 +557,29 @@ def _segmenter_meta(variant: str, seed: int) -> dict[str, Any]:
         'normalization': normalization_text('photo'),
         'augmentation': (
             'CSIA in the order of paint_order, p 0.5 each, min_free 0.25 for '
-            'RandomCloudShadow and RandomSnow, the shipped structure bank; setting '
-            'chosen on val among (p, min_free) = (0.25, 0.5), (0.5, 0.5), (0.8, 0.5), '
-            '(0.5, 0.25)'
+            'RandomCloudShadow and RandomSnow, the shipped inpainters and structure '
+            'bank (source: sparcs), then random flips and 90-degree rotations'
             if csia
-            else 'flips and transposes'
+            else 'random flips and 90-degree rotations'
         ),
-        'inpainters': _SEG_INPAINTERS if csia else None,
-        'inpainters_note': _SEG_INPAINTERS_NOTE if csia else None,
+        'inpainters': inpainters if csia else None,
+        'inpainter_weights': (
+            {c: f'CSIAInpainter_Weights.{c.upper()}_SPARCS_PHOTO' for c in inpainters}
+            if csia
+            else None
+        ),
         'paint_order': _SEG_PAINT_ORDER if csia else None,
         'structure_bank': SPARCS_BANK if csia else None,
         'training_scenes': TRAINING_SCENES,
-        'training': (
-            f'the since-removed pack trainer (last at commit {PACK_TRAINER_COMMIT}): '
-            f'train-segmenter --variant {variant} --seed {seed} '
-            + ('--p 0.5 --min-free 0.25 ' if csia else '')
-            + '--steps 2000 (batch 32, 256 px, AdamW one-cycle 2e-3, bf16), H100, '
-            'see docs/reproduce/gpu_segmentation.sh; best of seeds 0-2 by val mean IoU'
-        ),
-        'steps_done': 1947 if csia else 2000,  # the CSIA run hit its time limit
-        'reach': _SEG_REACH if csia else None,
-        'commit': 'c46e36a' if csia else '98ab50a',
-        'resaved_from': _RESAVED_FROM[variant],
-        'scores': _segmenter_scores(variant),
+        'config': _SEG_CONFIGS[variant],
+        'training': _SEG_TRAINING,
+        'seed': seed,
+        'steps_done': 2000,
+        'commit': SEGMENTER_COMMIT,
+        'export': 'state dict of the smp model in fp16 (its num_batches_tracked too), '
+        'torch.save, CPU tensors',
+        'scores': _segmenter_scores(variant, name),
+        'replaces': _replaced(variant),
         'publication': 'https://doi.org/10.1016/j.asr.2025.01.049',
         'repo': 'https://github.com/torchgeo-csia',
         'license': 'CC0-1.0',
@@ -491,20 +590,22 @@ class CSIASegmenter_Weights(CSIAWeightsEnum):
     """Cloud, shadow and snow segmenters trained by us on SPARCS quicklooks.
 
     U-Net++ (``tu-efficientnet_b0``, narrow decoder) over the 3-band quicklook
-    scaled to [0, 1], 4 classes of the ``csia`` scheme; ``BASE`` trained with
-    geometric augmentations only, ``CSIA`` with CSIA on top, with the inpainters
-    and paint order of ``meta['inpainters']`` and ``meta['paint_order']`` (those
-    of the time, not today's defaults). Scores in ``meta['scores']``.
+    scaled to [0, 1], 4 classes of the ``csia`` scheme, trained with ``torchgeo
+    fit`` and the shipped configs (``meta['config']``, ``meta['training']``):
+    ``BASE`` with geometric augmentations only, ``CSIA`` with CSIA on top, with the
+    shipped inpainters in the order of ``meta['paint_order']``. Scores (``torchgeo
+    test`` on a CPU, val, test and both) in ``meta['scores']``; the files they
+    replaced in ``meta['replaces']``.
 
     .. versionadded:: 0.1
     """
 
     BASE_SPARCS_PHOTO = ShippedWeights(
-        'segmentation_models/csia_segmenter_base_photo_s0-b1e3d2c3.pth',
+        'segmentation_models/csia_segmenter_base_photo_s0-35c963dd.pth',
         _segmenter_meta('base', 0),
     )
     CSIA_SPARCS_PHOTO = ShippedWeights(
-        'segmentation_models/csia_segmenter_csia_photo_s0-9c000e06.pth',
+        'segmentation_models/csia_segmenter_csia_photo_s0-f5599d7a.pth',
         _segmenter_meta('csia', 0),
     )
 
