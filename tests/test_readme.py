@@ -63,6 +63,28 @@ def _laptop(config: str) -> str:
     return f'torchgeo fit --config docs/configs/{config}.yaml {LAPTOP}'
 
 
+#: the rows of the paired ablation, each an override of the BASE recipe
+ABLATION_ROWS = (
+    'base',
+    'photometric',
+    'transplant',
+    'copy_paste',
+    'csia_cloud_shadow',
+    'csia_shadow_for_clouds',
+    'csia_snow',
+    'csia_all',
+    'plasma',
+    'csia_authors_reach',
+)
+
+
+def _ablation(row: str) -> str:
+    return (
+        'torchgeo fit --config docs/configs/sparcs_base.yaml '
+        f'--config docs/configs/ablation/{row}.yaml'
+    )
+
+
 #: How each command of the README and docs is run: (mode, appended options).
 HOW: dict[str, tuple[str, str]] = {
     # README
@@ -129,6 +151,13 @@ HOW: dict[str, tuple[str, str]] = {
         for v in ('base', 'csia')
     },
     'torchgeo-csia realism --help': ('run', ''),
+    # docs/configs/ablation/*.yaml (issue 17, item 3): each row's laptop line runs;
+    # its GPU line is the same two files at full size (docs/reproduce/gpu_ablation.sh)
+    **{_ablation(row): ('name', '') for row in ABLATION_ROWS},
+    **{f'{_ablation(row)} {LAPTOP}': ('sized', FIT) for row in ABLATION_ROWS},
+    f'{_ablation("base")} --config docs/configs/ablation/curve.yaml': ('name', ''),
+    f'{_ablation("base")} --config docs/configs/ablation/curve.yaml {LAPTOP} '
+    '--trainer.val_check_interval 10': ('sized', FIT),
     # docs/weights.rst
     'python -m torchgeo_csia.models.cards': ('run', ''),
     # docs/results.rst: records of GPU and long CPU runs
@@ -238,7 +267,7 @@ def shown_commands() -> dict[str, str]:
     for path in docs_files():
         for literal in _inline(path.read_text(), path.suffix == '.md'):
             found.setdefault(literal, path.name)
-    for config in sorted((ROOT / 'docs' / 'configs').glob('*.yaml')):
+    for config in sorted((ROOT / 'docs' / 'configs').rglob('*.yaml')):
         for line in config.read_text().split('\n'):
             match = re.match(r'#\s+((?:torchgeo|bash|python)\s.*)', line)
             if match:

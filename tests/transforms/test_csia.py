@@ -14,6 +14,7 @@ from torchgeo_csia.transforms import (
     RandomCopyPaste,
     RandomShadowForClouds,
     RandomSnow,
+    RandomTransplant,
     StructureBank,
     sun_geometry,
 )
@@ -59,6 +60,11 @@ MODES: dict[str, Callable[[int, float], CSIAAugmentationBase]] = {
     'snow_background': lambda c, p: RandomSnow(tiny(c, margin=2), p=p, min_free=0.0),
     'shadow_for_clouds': lambda c, p: RandomShadowForClouds(tiny(c, margin=1), p=p),
     'copy_paste': lambda c, p: RandomCopyPaste('cloud', p=p),
+    'transplant': lambda c, p: RandomTransplant('cloud_shadow', p=p),
+    'transplant_bg_snow': lambda c, p: RandomTransplant(
+        'cloud_shadow', p=p, allowed=('background', 'snow'), min_free=0.5
+    ),
+    'transplant_snow': lambda c, p: RandomTransplant('snow', p=p, margin=2),
 }
 #: modes whose every selected sample is sure to change (the others may find no room)
 ALWAYS = {
@@ -219,6 +225,7 @@ def test_cuda_no_host_sync(name: str, graphs: bool) -> None:
     image = torch.rand(16, 3, 64, 64, device='cuda')
     mask = torch.zeros(16, 64, 64, dtype=torch.long, device='cuda')
     mask[8:, 24:40, 24:40] = 3  # mid-patch, so the shadow lands inside it
+    mask[12:, 44:60, 4:20] = 2  # snow, for the mode that moves it
     sun = (
         torch.full((16,), 135.0, device='cuda'),
         torch.full((16,), 40.0, device='cuda'),
@@ -374,6 +381,9 @@ def cloudy(
     image = torch.rand(n, 3, 64, 64)
     mask = torch.zeros(n, 64, 64, dtype=torch.long)
     mask[:, :8, :16] = 3  # some cloud, for the modes that need it
+    if name.startswith('transplant'):  # structures elsewhere, for the others
+        mask[0, 44:60, 44:60] = 3
+        mask[0, 44:60, 4:20] = 2
     return aug, image, mask
 
 
@@ -487,3 +497,170 @@ def test_type_checks_raise_kornia_errors() -> None:
         RandomCloudShadow(nn.Identity(), tiny(3))
     with pytest.raises(TypeCheckError, match='autocast'):
         RandomSnow(tiny(3), autocast='bf16')  # type: ignore[arg-type]
+
+
+# -- issue 17, item 3: real structures moved in, the no-network control --------------
+
+
+def donors() -> tuple[torch.Tensor, torch.Tensor]:
+    """Two label-free patches, then a cloud + shadow (beside snow) and a snowy one."""
+    image = torch.rand(4, 3, 64, 64)
+    mask = torch.zeros(4, 64, 64, dtype=torch.long)
+    mask[2, 8:24, 8:24] = 3
+    mask[2, 24:36, 8:24] = 1
+    mask[2, 8:24, 24:30] = 2  # snow right beside the cloud: not part of the ring
+    mask[2, 50:60, 50:60] = 255
+    mask[3, 40:60, 4:30] = 2
+    return image, mask
+
+
+@pytest.mark.parametrize('structure', ['cloud_shadow', 'snow'])
+def test_transplant_moves_the_sources_own_pixels(structure: str) -> None:
+    torch.manual_seed(0)
+    image, mask = donors()
+    aug = RandomTransplant(structure, p=1.0)  # type: ignore[arg-type]
+    out_image, out_mask = aug(image, mask)
+    params = aug.last_params
+    slots, source, valid = params['indices'], params['source'], params['valid']
+    classes = (1, 3) if structure == 'cloud_shadow' else (2,)
+    donors_ = {2} if structure == 'cloud_shadow' else {2, 3}  # 2 has a little snow
+    assert params['selected'].tolist() == [True, True, False, False]
+    assert valid[:2].all() and set(source[:2].tolist()) <= donors_
+    for k in range(2):
+        t, s = int(slots[k]), int(source[k])
+        assert t != s
+        # the structures keep their place and class, with the source's pixels ...
+        for cls in classes:
+            assert torch.equal(out_mask[t] == cls, mask[s] == cls)
+        paint = params['paint'].any(0)[k]
+        assert torch.equal(out_image[t][:, paint], image[s][:, paint])
+        assert torch.equal(out_image[t][:, ~paint], image[t][:, ~paint])
+        # ... and a ring of its clear ground, never its other classes' pixels
+        ring = paint & ~params['holes'].any(0)[k]
+        assert ring.any() and (mask[s][ring] == 0).all()
+        assert (out_mask[t][ring] == 0).all()
+    # the donors themselves have no source: unchanged
+    assert torch.equal(out_image[2:], image[2:]) and torch.equal(out_mask[2:], mask[2:])
+
+
+def test_transplant_labels_by_priority_and_the_ignore_index() -> None:
+    torch.manual_seed(0)
+    image, mask = donors()
+    target = mask[0]
+    target[0:12, 0:64] = 2  # snow where the cloud and shadow come
+    target[30:34, 8:24] = 255  # no label, under the shadow
+    aug = RandomTransplant('cloud_shadow', p=1.0, allowed=(0, 2), min_free=0.5)
+    out_image, out_mask = aug(image, mask)
+    assert aug.last_params['valid'][0] and int(aug.last_params['source'][0]) == 2
+    # cloud over snow, shadow over snow; the ignore index is never painted
+    assert (out_mask[0, 8:12, 8:24] == 3).all()
+    assert (out_mask[0, 30:34, 8:24] == 255).all()
+    assert torch.equal(out_image[0, :, 30:34, 8:24], image[0, :, 30:34, 8:24])
+    assert (out_mask[0, 24:30, 8:24] == 1).all()
+    # snow beside the moved cloud keeps its label and its own pixels (no ring there)
+    assert (out_mask[0, 0:8, 30:64] == 2).all()
+    assert torch.equal(out_image[0, :, 0:8, 30:64], image[0, :, 0:8, 30:64])
+
+
+def test_transplant_keeps_to_the_allowed_pixels() -> None:
+    torch.manual_seed(0)
+    image, mask = donors()
+    mask[0, 16:20, :] = 3  # a cloud of the target's own across the donor's shadow
+    mask[0, 26:28, :] = 1
+    aug = RandomTransplant('cloud_shadow', p=1.0, min_free=0.5)
+    _, out_mask = aug(image, mask)
+    assert aug.last_params['valid'][0]
+    assert torch.equal(out_mask[0, 16:20], mask[0, 16:20])  # not overwritten
+    assert torch.equal(out_mask[0, 26:28], mask[0, 26:28])
+    assert (out_mask[0, 8:16, 8:24] == 3).all()
+
+
+def test_transplant_without_a_source_leaves_the_patch() -> None:
+    torch.manual_seed(0)
+    image, mask = donors()
+    mask[2, :, :] = 3  # the only cloudy patch is now too cloudy to give
+    aug = RandomTransplant('cloud_shadow', p=1.0)
+    out_image, out_mask = aug(image, mask)
+    assert not aug.last_params['valid'].any()
+    assert torch.equal(out_image, image) and torch.equal(out_mask, mask)
+    # a patch that is the only source and a target gives to no one, itself included
+    image, mask = donors()
+    aug = RandomTransplant('snow', p=1.0, min_free=0.0)
+    _, out_mask = aug(image[3:], mask[3:])
+    assert aug.last_params['eligible'].all() and not aug.last_params['valid'].any()
+    assert torch.equal(out_mask, mask[3:])
+
+
+def test_transplant_draws_every_source() -> None:
+    image = torch.rand(6, 3, 32, 32)
+    mask = torch.zeros(6, 32, 32, dtype=torch.long)
+    for i in range(1, 6):
+        mask[i, i : i + 4, :8] = 3
+    aug = RandomTransplant('cloud_shadow', p=1.0)
+    seen = set()
+    for seed in range(40):
+        torch.manual_seed(seed)
+        aug(image, mask)
+        seen.add(int(aug.last_params['source'][0]))
+    assert seen == {1, 2, 3, 4, 5}
+
+
+def test_transplant_p0_replay_and_nan_sources() -> None:
+    image, mask = donors()
+    aug = RandomTransplant(p=0.0)
+    out = aug(image, mask)
+    assert torch.equal(out[0], image) and torch.equal(out[1], mask)
+    image[2, 0, 0, 0] = float('nan')  # the only cloud donor holds a NaN
+    aug = RandomTransplant(p=1.0)
+    out_image, out_mask = aug(image, mask)
+    assert torch.equal(out_mask, mask)
+    assert int(out_image.isnan().sum()) == 1
+    # parameters passed back replay the call, on the image or mask alone
+    torch.manual_seed(0)
+    image, mask = donors()
+    out_image, out_mask = aug(image, mask)
+    params = aug.last_params
+    assert torch.equal(aug(image, params=params, data_keys=['input']), out_image)
+    assert torch.equal(aug(mask, params=params, data_keys=['mask']), out_mask)
+
+
+def test_transplant_in_a_kornia_sequence() -> None:
+    torch.manual_seed(0)
+    image, mask = donors()
+    seq = K.AugmentationSequential(
+        RandomTransplant(p=1.0),
+        K.RandomHorizontalFlip(p=0.0),
+        data_keys=None,
+        keepdim=True,
+    )
+    out = seq({'image': image, 'mask': mask})
+    assert out['mask'].dtype == torch.long and out['mask'].shape == mask.shape
+    assert (out['mask'][0] == 3).any()
+
+
+@pytest.mark.parametrize(
+    'build, match',
+    [
+        (lambda: RandomTransplant('fog'), 'structure must be'),  # type: ignore[arg-type]
+        (lambda: RandomTransplant('snow', allowed=('snow',)), 'covers.*background'),
+        (lambda: RandomTransplant(allowed=('cloud',)), 'covers.*background, snow'),
+        (lambda: RandomTransplant(allowed=()), 'at least one'),
+        (lambda: RandomTransplant(p=-0.1), 'p must be'),
+        (lambda: RandomTransplant(min_free=1.5), 'min_free'),
+        (lambda: RandomTransplant(margin=-1), 'margin'),
+        (lambda: RandomTransplant(share=(0.5, 0.1)), 'share'),
+        (lambda: RandomTransplant(share=(0.1, 2.0)), 'share'),
+        (lambda: RandomTransplant(max_selected=-1), 'max_selected'),
+    ],
+)
+def test_transplant_argument_checks(build: Callable[[], object], match: str) -> None:
+    from kornia.core.exceptions import ValueCheckError
+
+    with pytest.raises(ValueCheckError, match=match):
+        build()
+
+
+def test_transplant_documents_its_steps() -> None:
+    doc = RandomTransplant.__doc__ or ''
+    assert '[Belyakov2025]_' in doc and '\n        1. ' in doc
+    assert 'versionadded' in doc and '>>> ' in doc

@@ -13,6 +13,7 @@ CSIA_CLASSES = (
     'RandomSnow',
     'RandomShadowForClouds',
     'RandomCopyPaste',
+    'RandomTransplant',
 )
 
 

@@ -14,6 +14,7 @@ from .csia import (
     RandomCopyPaste,
     RandomShadowForClouds,
     RandomSnow,
+    RandomTransplant,
     labels_of,
     sun_geometry,
 )
@@ -25,6 +26,7 @@ __all__ = (
     'RandomCopyPaste',
     'RandomShadowForClouds',
     'RandomSnow',
+    'RandomTransplant',
     'StructureBank',
     'StructureSource',
     'labels_of',

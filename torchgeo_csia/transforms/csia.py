@@ -2,7 +2,8 @@
 
 Each class paints one kind of structure into the samples of a batch that its mode
 allows, with an inpainting network (or, for :class:`RandomCopyPaste`, the sample's own
-pixels), and rewrites the mask to match. They follow Kornia's
+pixels; for :class:`RandomTransplant`, another sample's), and rewrites the mask to
+match. They follow Kornia's
 :class:`~kornia.augmentation.RandomTransplantation`: random parameters (which samples,
 which shapes, where the shadows fall) are drawn in :meth:`params_from_input` from the
 image and mask, apart from the transform, which then applies them to the image and to
@@ -21,6 +22,8 @@ mode                                         class and arguments
 4. snow into the background of any patch     ``RandomSnow(min_free=0.0)``
 5. a shadow for existing clouds              ``RandomShadowForClouds()``
 6. copy-paste of one class's pixels          ``RandomCopyPaste(cls)``
+control: real structures of other samples    ``RandomTransplant('cloud_shadow')``,
+moved in with their own pixels (no network)  ``RandomTransplant('snow')``
 ===========================================  ======================================
 
 Kornia runs one mix augmentation per ``AugmentationSequential``; to chain several
@@ -75,6 +78,7 @@ from ..constants import (
     CLASS_INDEX,
     CLASSES,
     CLOUD,
+    IGNORE_INDEX,
     NUM_CLASSES,
     SHADOW,
     SNOW,
@@ -84,6 +88,7 @@ from ..models.inpainter import Inpainter
 from ._checks import CSIA_CHECK
 from .sources import ProceduralStructures, StructureSource, sparcs_bank
 from .structures import (
+    PRIORITY,
     free_fraction,
     free_pixels,
     paint_regions,
@@ -92,6 +97,7 @@ from .structures import (
     random_offsets,
     shadow_offsets,
     shift,
+    transplant,
 )
 
 #: class index by name: :data:`torchgeo_csia.constants.CLASS_INDEX` (kept as an alias)
@@ -1156,3 +1162,224 @@ class RandomCopyPaste(_Shifted):
         """The shifted image inside the hole."""
         dy, dx = params['shift'].to(image.device).unbind(1)
         return torch.where(hole[:, None], shift(image, dy, dx), image)
+
+
+#: the classes each :class:`RandomTransplant` structure moves, in paint order (a
+#: cloud comes with its shadows, as :class:`RandomCloudShadow` paints them)
+TRANSPLANTED: dict[str, tuple[int, ...]] = {
+    'cloud_shadow': (SHADOW, CLOUD),
+    'snow': (SNOW,),
+}
+
+
+class RandomTransplant(CSIAAugmentationBase):
+    """Move real structures of other samples onto free patches (the no-network control).
+
+    The control of CSIA [Belyakov2025]_: the same placement as its modes 1 and 3, with
+    real structures instead of painted ones, batched on the device and with no
+    network. Whether painted structures help where moved real ones do (or do not)
+    says whether the inpainters or the idea fail. The augmentation works as follows:
+
+        1. A patch is eligible, as for :class:`RandomCloudShadow` and
+           :class:`RandomSnow`, when at least *min_free* of its pixels hold one of
+           the *allowed* classes (and some do). Each eligible patch is selected
+           with probability *p*, at most :meth:`capacity` of them.
+        2. A patch can be a source when the pixels of the moved classes (cloud and
+           shadow for ``'cloud_shadow'``, which also needs some cloud; snow for
+           ``'snow'``) make up a share of it within *share*, and it holds no NaN or
+           inf. Each selected patch draws its source uniformly among the batch's
+           possible sources other than itself; a patch with none is left unchanged.
+        3. The source's structures keep their place; they are limited to the
+           target's *allowed* pixels that their class outranks (cloud over shadow
+           over snow over background).
+        4. Their pixels, and a ring of *margin* pixels of the source's own
+           surroundings (on pixels that are background in both patches), replace
+           the target's (:func:`~.structures.transplant`); the ring keeps its
+           label.
+        5. The mask takes the structures' classes there, by priority.
+
+    Sun geometry is not used: a real cloud comes with the shadow the sun of its own
+    scene cast. Sources are read from the batch as it came in, so a structure moved
+    in by this call is never moved on.
+
+    Args:
+        structure: what moves: ``'cloud_shadow'`` (a cloud with its shadows) or
+            ``'snow'``.
+        p: probability for each eligible sample to be augmented, in [0, 1].
+        min_free: share of *allowed* pixels that makes a patch eligible.
+        allowed: classes the structures may cover (background; for
+            ``'cloud_shadow'`` also snow, which is then relabelled).
+        margin: width in pixels of the ring of the source's surroundings moved
+            with a structure.
+        share: ``(low, high)``: the share of a patch the moved classes cover for
+            it to be a source.
+        max_selected: the most samples one call changes (default: from *p* and the
+            batch size, :meth:`capacity`).
+
+    Raises:
+        ValueError: If *structure* is unknown, *allowed* names a class the
+            structure does not outrank, or an argument is out of its range.
+
+    Shape:
+        As :class:`CSIAAugmentationBase`: ``image`` ``B x C x H x W`` and ``mask``
+        ``B x H x W`` in, both out. Besides the base's, :attr:`last_params` holds
+        ``source`` (the batch index each slot's structures come from),
+        ``source_labels`` and ``target_labels`` (``K x H x W``: what
+        :func:`~.structures.transplant` is given; pixels a structure may not
+        take are marked outside the scheme in ``target_labels``).
+
+    Example:
+        >>> import torch
+        >>> from torchgeo_csia.transforms import RandomTransplant
+        >>> _ = torch.manual_seed(0)
+        >>> aug = RandomTransplant('cloud_shadow', p=1.0)
+        >>> image = torch.rand(2, 3, 64, 64)
+        >>> mask = torch.zeros(2, 64, 64, dtype=torch.long)
+        >>> mask[1, 8:24, 8:24] = 3  # a cloud in the second patch
+        >>> mask[1, 30:46, 20:36] = 1  # and its shadow
+        >>> out_image, out_mask = aug(image, mask)
+        >>> out_mask[0].unique().tolist()  # the label-free patch took both
+        [0, 1, 3]
+        >>> torch.equal(out_image[0, :, 8:24, 8:24], image[1, :, 8:24, 8:24])
+        True
+        >>> aug.last_params['valid'].tolist()  # the cloudy patch is not free
+        [True, False]
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        structure: Literal['cloud_shadow', 'snow'] = 'cloud_shadow',
+        p: float = 0.5,
+        min_free: float = 1.0,
+        allowed: Sequence[int | str] = (BACKGROUND,),
+        margin: int = 4,
+        share: tuple[float, float] = (0.01, 0.5),
+        max_selected: int | None = None,
+    ) -> None:
+        """Initialize the augmentation."""
+        super().__init__(p, {}, None, None, max_selected)
+        CSIA_CHECK(
+            structure in TRANSPLANTED,
+            lambda: f'structure must be one of {list(TRANSPLANTED)}, got {structure!r}',
+        )
+        self.structure = structure
+        self.classes = TRANSPLANTED[structure]
+        self.allowed = _check_allowed(allowed)
+        lowest = min(PRIORITY[c] for c in self.classes)
+        under = [CLASSES[c] for c in range(NUM_CLASSES) if PRIORITY[c] < lowest]
+        CSIA_CHECK(
+            all(PRIORITY[a] < lowest for a in self.allowed),
+            lambda: (
+                f'allowed may hold only classes a {structure} transplant covers '
+                f'({", ".join(under)}), got {list(allowed)}'
+            ),
+        )
+        self.min_free = _check_fraction('min_free', min_free)
+        CSIA_CHECK(
+            isinstance(margin, int) and margin >= 0,
+            lambda: f'margin must be an int >= 0, got {margin!r}',
+        )
+        self.ring = margin
+        self.share = _check_span('share', share)
+        CSIA_CHECK(share[1] <= 1.0, lambda: f'share must lie in [0, 1], got {share}')
+        self._batch: tuple[Tensor, Tensor] | None = None
+
+    def margin(self, cls: int) -> int:
+        """The ring of the source's surroundings moved with a structure."""
+        return self.ring
+
+    def eligible(self, labels: Tensor) -> Tensor:
+        """Patches with at least *min_free* allowed pixels (and some)."""
+        return _enough(free_fraction(labels, self.allowed), self.min_free)
+
+    def sources(self, labels: Tensor, finite: Tensor) -> Tensor:
+        """``B`` boolean: which samples may give their structures.
+
+        Args:
+            labels: ``B x H x W`` labels.
+            finite: ``B`` boolean, the samples whose image is finite.
+        """
+        share = free_pixels(labels, self.classes).flatten(1).float().mean(1)
+        low, high = self.share
+        ok = (share >= low) & (share <= high) & (share > 0) & finite
+        if CLOUD in self.classes:
+            ok = ok & (labels == CLOUD).flatten(1).any(1)
+        return ok
+
+    def params_from_input(
+        self,
+        *input: Tensor,
+        data_keys: list[DataKey],
+        params: dict[str, Tensor],
+        extra_args: dict[DataKey, dict[str, Any]] | None = None,
+    ) -> dict[str, Tensor]:
+        """Draw the targets, their sources and the structures moved.
+
+        As :meth:`CSIAAugmentationBase.params_from_input`; the sources are drawn
+        from the whole batch, and each structure's region (where the image
+        changes) is its pixels and the ring on background in both patches.
+        """
+        self._check_mask_given(input, data_keys)
+        labels = labels_of(input[data_keys.index(DataKey.MASK)], False)
+        finite = torch.ones(len(labels), dtype=torch.bool, device=labels.device)
+        for x, key in zip(input, data_keys, strict=False):
+            if key == DataKey.INPUT and x.ndim == 4 and len(x) == len(labels):
+                finite = torch.isfinite(x).flatten(1).all(1).to(labels.device)
+        self._batch = labels, finite
+        try:
+            params = super().params_from_input(
+                *input, data_keys=data_keys, params=params, extra_args=extra_args
+            )
+        finally:
+            self._batch = None
+        if 'target_labels' in params:
+            layers = list(zip(self.classes, params['holes'], strict=True))
+            margins = [self.ring] * len(layers)
+            regions = paint_regions(params['target_labels'], layers, margins)
+            params['paint'] = torch.stack(regions)
+        return params
+
+    def draw(
+        self, labels: Tensor, params: dict[str, Tensor]
+    ) -> list[tuple[int, Tensor]]:
+        """The structures of each slot's source, where the slot may take them."""
+        assert self._batch is not None, 'draw runs inside params_from_input'
+        batch, finite = self._batch
+        n, b, device = len(labels), len(batch), labels.device
+        slots = params['indices']
+        # a uniform draw among the possible sources other than the target itself
+        others = torch.arange(b, device=device)[None, :] != slots[:, None]
+        possible = self.sources(batch, finite)[None, :] & others
+        score = torch.where(possible, torch.rand(n, b, device=device), -1.0)
+        best, source = score.max(1)
+        valid = params['valid'] & (best >= 0)
+        params['valid'], params['source'] = valid, source
+        src = batch[source]
+        # pixels a structure may not take, and those beside it that are not clear
+        # ground in the source (its ring would carry another class's pixels there),
+        # are marked outside the scheme, so transplant leaves them alone
+        guard = ~free_pixels(labels, self.allowed) | ~free_pixels(
+            src, (BACKGROUND, *self.classes)
+        )
+        target = torch.where(guard, IGNORE_INDEX, labels)
+        src = torch.where(valid[:, None, None], src, BACKGROUND)
+        params['source_labels'], params['target_labels'] = src, target
+        return [(c, (src == c) & paintable(target, c)) for c in self.classes]
+
+    def transform_image(self, image: Tensor, params: dict[str, Tensor]) -> Tensor:
+        """Move the sources' pixels in (:func:`~.structures.transplant`)."""
+        self.check_image(image)
+        slots = params['indices'].to(image.device)
+        if len(slots) == 0:  # p = 0: a fixed count, known without the device
+            return image
+        moved, _ = transplant(
+            image[slots],
+            params['target_labels'].to(image.device),
+            image[params['source'].to(image.device)],
+            params['source_labels'].to(image.device),
+            self.classes,
+            self.ring,
+        )
+        return image.index_put((slots,), moved)

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The paired many-seed ablation (issue 17, item 3) through the users' path, as
+# docs/reproduce/gpu_fit.sh runs it for BASE and CSIA: for every row of ROWS and seed of
+# SEEDS, torchgeo fit with docs/configs/sparcs_base.yaml and the row's override
+# docs/configs/ablation/ROW.yaml, --seed_everything SEED for every row (so the
+# initialisation and the crop order are the same for every row of a seed), then
+# torchgeo test twice: on the val scenes (where rows are chosen) and on the test
+# scenes (reported once). At most JOBS runs side by side on the one GPU. Needs the
+# geo stack in /tmp/site and the SPARCS scenes in $DATA (docs/reproduce/stage_geo.sh).
+# Writes under $OUT: each run's fit log, its two test tables
+# (test_ROW_sSEED_{val,test}.txt), the metrics in machine-readable form
+# (metrics/ROW_sSEED/{fit,val,test}/metrics.csv, Lightning's CSVLogger; fit's holds
+# the validation IoU of every VAL_EVERY steps, a learning curve), the wall times, and
+# the weights (fp16 CPU state dict) of the seeds in EXPORT. Then
+#   python -m torchgeo_csia.experiments.ablation $OUT
+# prints the ablation table (per row and class mean +- sd over seeds on val, the
+# paired difference to base with a 95 % t-interval, test beside).
+#   ROWS="base transplant csia_all" SEEDS="0" JOBS=3 bash docs/reproduce/gpu_ablation.sh [extra torchgeo fit arguments]
+# STEPS sets the schedule length (max_steps, and one epoch of STEPS x BATCH crops);
+# VAL_EVERY validates on the val crops (and checkpoints) every so many steps (without
+# it fit skips validation: the val scenes are scored whole by torchgeo test after
+# it). On one H200 the throughput of runs side by side did not grow past two at once
+# through torchgeo fit (10-12 steps/s in all, 4-6 loading workers each; see
+# docs/results/fit-h200-2026-12-01b.md), so a 600 s call fits two or three 2,000-step
+# runs: JOBS=3 and, e.g., --data.init_args.num_workers 4. A schedule longer than
+# one call: MAX_TIME (DD:HH:MM:SS, Lightning's max_time) stops the fits in time and
+# RESUME=1 on the next call (machine still warm: RUNS lives in /tmp) resumes each
+# from its latest checkpoint; a run that has not reached STEPS is not tested.
+set -uo pipefail
+OUT=${OUT:-out}
+DATA=${DATA:-/tmp/scenes}
+ROWS=${ROWS:-base photometric transplant copy_paste csia_cloud_shadow csia_shadow_for_clouds csia_snow csia_all plasma csia_authors_reach}
+SEEDS=${SEEDS:-${SEED:-0}}
+JOBS=${JOBS:-3}
+STEPS=${STEPS:-2000}
+BATCH=${BATCH:-32}
+VAL_EVERY=${VAL_EVERY:-}
+MAX_TIME=${MAX_TIME:-}
+RESUME=${RESUME:-}
+EXPORT=${EXPORT:-}
+RUNS=${RUNS:-/tmp/ablation}
+export PYTHONPATH=/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+mkdir -p "$OUT/metrics"
+for row in $ROWS; do
+  [ -f "docs/configs/ablation/$row.yaml" ] || { echo "no row $row" >&2; exit 2; }
+done
+
+run() {  # one row and seed: fit, then test on val and on test
+  local row=$1 seed=$2 name=${1}_s$2
+  shift 2  # the rest: extra torchgeo arguments
+  local dir=$RUNS/$name start=$SECONDS
+  local configs=(--config docs/configs/sparcs_base.yaml --config "docs/configs/ablation/$row.yaml")
+  local common=(--data.dict_kwargs.paths "$DATA" --seed_everything "$seed")
+  local fit=(--trainer.max_steps "$STEPS" --data.init_args.length $((STEPS * BATCH))
+    --data.init_args.batch_size "$BATCH" --trainer.default_root_dir "$dir"
+    --trainer.logger CSVLogger --trainer.logger.save_dir "$dir" --trainer.logger.name fit)
+  # the val crops are scored during fit only for a curve: torchgeo test scores the
+  # whole val scenes after it (validation changes nothing in the one-cycle training)
+  if [ -n "$VAL_EVERY" ]; then
+    fit+=(--trainer.val_check_interval "$VAL_EVERY")
+  else
+    fit+=(--trainer.limit_val_batches 0 --trainer.num_sanity_val_steps 0)
+  fi
+  [ -n "$MAX_TIME" ] && fit+=(--trainer.max_time "$MAX_TIME")
+  local last
+  last=$(find "$dir" -name '*.ckpt' 2>/dev/null | xargs -r ls -t | head -n 1)
+  [ -n "$RESUME" ] && [ -n "$last" ] && fit+=(--ckpt_path "$last")
+  python3 -m torchgeo fit "${configs[@]}" "${common[@]}" "${fit[@]}" "$@" \
+    >>"$OUT/fit_$name.log" 2>&1 || { echo "$name: fit failed" >>"$OUT/times.txt"; return 1; }
+  mkdir -p "$OUT/metrics/$name/fit"
+  find "$dir/fit" -name metrics.csv | sort | tail -n 1 | xargs -r -I{} cp {} "$OUT/metrics/$name/fit/"
+  local ckpt
+  ckpt=$(find "$dir" -name '*.ckpt' | xargs -r ls -t | head -n 1)
+  echo "$name: fit $((SECONDS - start)) s, $ckpt" >>"$OUT/times.txt"
+  case $ckpt in *"step=$STEPS.ckpt") ;; *)
+    echo "$name: not at step $STEPS yet (RESUME=1 to go on); not tested" >>"$OUT/times.txt"
+    return 0 ;;
+  esac
+  for split in val test; do
+    python3 -m torchgeo test "${configs[@]}" "${common[@]}" \
+      --data.init_args.test_splits "[$split]" --trainer.default_root_dir "$dir" \
+      --trainer.logger CSVLogger --trainer.logger.save_dir "$OUT/metrics" \
+      --trainer.logger.name "$name" --trainer.logger.version "$split" \
+      --ckpt_path "$ckpt" "$@" >"$OUT/test_${name}_$split.txt" 2>&1 ||
+      echo "$name: test $split failed" >>"$OUT/times.txt"
+  done
+  case " $EXPORT " in *" $seed "*)
+    python3 - "$ckpt" "$OUT/csia_segmenter_${row}_photo_s$seed.pth" <<'PYTHON'
+import sys
+import torch
+state = torch.load(sys.argv[1], map_location='cpu', weights_only=False)['state_dict']
+# floats in fp16, as shipped; counters (num_batches_tracked) keep their integer type
+model = {
+    k.removeprefix('model.'): v.half() if v.is_floating_point() else v
+    for k, v in state.items()
+    if k.startswith('model.')
+}
+torch.save(model, sys.argv[2])
+PYTHON
+  esac
+}
+
+# seed by seed, so an interrupted call leaves whole seeds (every row paired)
+for seed in $SEEDS; do
+  for row in $ROWS; do
+    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
+    run "$row" "$seed" "$@" &
+  done
+done
+wait
+cat "$OUT/times.txt"
+for f in "$OUT"/test_*.txt; do [ -f "$f" ] && { echo "$f"; grep -E 'ClasswiseJaccard' "$f"; }; done
+# the end of any run that failed
+grep -l -E 'Traceback|Error' "$OUT"/*.log "$OUT"/*.txt 2>/dev/null | xargs -r tail -n 25
+# the status: 1 if any run failed
+! grep -q failed "$OUT/times.txt"

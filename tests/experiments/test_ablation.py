@@ -1,0 +1,351 @@
+"""The ablation rows, the script that runs them and the table that reads them."""
+
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from torchgeo_csia.experiments import ablation
+from torchgeo_csia.experiments.ablation import (
+    Difference,
+    ablation_table,
+    collect,
+    mean_sd,
+    paired_difference,
+    parse_curve,
+    parse_metrics_csv,
+    parse_printed_table,
+    t_quantile,
+)
+
+from ..conftest import DATA, HERE
+
+ROOT = Path(HERE).parent
+ROWS = ROOT / 'docs' / 'configs' / 'ablation'
+SCRIPT = ROOT / 'docs' / 'reproduce' / 'gpu_ablation.sh'
+
+
+# ---------------------------------------------------------------- statistics
+def test_mean_sd_by_hand() -> None:
+    # mean 0.6; deviations -0.1, 0, 0.1: sum of squares 0.02 / (3 - 1) = 0.01
+    m, sd = mean_sd([0.5, 0.6, 0.7])
+    assert m == pytest.approx(0.6) and sd == pytest.approx(0.1)
+    m, sd = mean_sd([0.5, math.nan, 0.7])  # a class absent from the truth
+    assert m == pytest.approx(0.6) and sd == pytest.approx(math.sqrt(0.02))
+    assert mean_sd([0.4])[0] == 0.4 and math.isnan(mean_sd([0.4])[1])
+    assert all(math.isnan(x) for x in mean_sd([]))
+
+
+@pytest.mark.parametrize(
+    'df, value',  # two-sided 95 % points of a printed t table
+    [(1, 12.706), (2, 4.303), (4, 2.776), (9, 2.262), (30, 2.042), (1e6, 1.960)],
+)
+def test_t_quantile_matches_the_table(df: float, value: float) -> None:
+    assert t_quantile(0.975, df) == pytest.approx(value, abs=5e-4)
+    assert t_quantile(0.025, df) == pytest.approx(-value, abs=5e-4)
+    assert t_quantile(0.5, df) == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize('q, df', [(0.0, 3), (1.0, 3), (0.9, 0)])
+def test_t_quantile_bad_arguments(q: float, df: float) -> None:
+    with pytest.raises(ValueError, match='0 < q < 1'):
+        t_quantile(q, df)
+
+
+def test_paired_difference_by_hand() -> None:
+    variant = {0: 0.50, 1: 0.55, 2: 0.60, 3: 0.90}  # seed 3 has no partner
+    reference = {0: 0.48, 1: 0.50, 2: 0.59, 4: 0.10}
+    d = paired_difference(variant, reference)
+    # differences 0.02, 0.05, 0.01: mean 0.026667, sd 0.020817, se 0.012019,
+    # t(0.975, 2) = 4.3027: half-width 0.051711
+    assert d.n == 3
+    assert d.mean == pytest.approx(0.026667, abs=1e-6)
+    assert d.low == pytest.approx(0.026667 - 0.051711, abs=1e-5)
+    assert d.high == pytest.approx(0.026667 + 0.051711, abs=1e-5)
+
+
+def test_pairing_removes_the_shared_seed_spread() -> None:
+    # seeds move both rows alike: the spread is large, the paired difference exact
+    reference = {0: 0.40, 1: 0.50, 2: 0.60}
+    variant = {s: v + 0.03 for s, v in reference.items()}
+    d = paired_difference(variant, reference)
+    assert (d.mean, d.low, d.high) == pytest.approx((0.03, 0.03, 0.03))
+    one = paired_difference({0: 0.5}, {0: 0.4})
+    assert one.n == 1 and one.mean == pytest.approx(0.1) and math.isnan(one.low)
+    none = paired_difference({0: math.nan}, {0: 0.4})
+    assert none.n == 0 and math.isnan(none.mean)
+
+
+def test_ablation_table_pairs_rows_with_the_reference() -> None:
+    shadow = 'ClasswiseJaccardIndex_shadow'
+    runs = {
+        ('base', 0, 'val'): {shadow: 0.40},
+        ('base', 1, 'val'): {shadow: 0.44},
+        ('csia_all', 0, 'val'): {shadow: 0.43},
+        ('csia_all', 1, 'val'): {shadow: 0.45},
+        ('base', 0, 'test'): {shadow: 0.30},
+    }
+    table = ablation_table(runs, 'val', columns={'shadow': shadow})
+    assert list(table) == ['base', 'csia_all']
+    base, csia = table['base']['shadow'], table['csia_all']['shadow']
+    assert base.diff is None and base.n == 2
+    assert (base.mean, base.sd) == pytest.approx((0.42, math.sqrt(0.0008)))
+    assert isinstance(csia.diff, Difference) and csia.diff.n == 2
+    # differences 0.03 and 0.01: mean 0.02, sd 0.014142, t(0.975, 1) = 12.706
+    half = 12.7062 * math.sqrt(0.0002) / math.sqrt(2)
+    assert csia.diff.mean == pytest.approx(0.02)
+    assert (csia.diff.low, csia.diff.high) == pytest.approx(
+        (0.02 - half, 0.02 + half), abs=1e-4
+    )
+    assert list(ablation_table(runs, 'test', columns={'shadow': shadow})) == ['base']
+
+
+def test_row_order_puts_the_reference_first() -> None:
+    rows = ['plasma', 'zz_new', 'csia_all', 'base']
+    assert ablation.row_order(rows) == ['base', 'csia_all', 'plasma', 'zz_new']
+    assert ablation.row_order(rows, 'csia_all')[0] == 'csia_all'
+
+
+# ---------------------------------------------------------------- reading runs
+RICH = """\
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
+┃        Test metric        ┃       DataLoader 0        ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
+│       test_AverageJaccardIndex        │          0.7806605100631714          │
+│ test_ClasswiseJaccardIndex_background │          0.8959944248199463          │
+│   test_ClasswiseJaccardIndex_shadow   │          0.5448769927024841          │
+│    test_ClasswiseJaccardIndex_snow    │                 nan                  │
+└───────────────────────────────────────┴──────────────────────────────────────┘
+"""
+PLAIN = """\
+Testing DataLoader 0: 100%|| 2/2
+────────────────────────────────────────
+       Test metric             DataLoader 0
+────────────────────────────────────────
+test_ClasswiseJaccardIndex_background         0.10553410649299622
+  test_ClasswiseJaccardIndex_shadow           0.08158320188522339
+              test_loss                       1.3941974639892578
+────────────────────────────────────────
+"""
+
+
+def test_parse_printed_tables() -> None:
+    rich = parse_printed_table(RICH)
+    assert rich['AverageJaccardIndex'] == pytest.approx(0.7806605100631714)
+    assert rich['ClasswiseJaccardIndex_shadow'] == pytest.approx(0.5448769927024841)
+    assert math.isnan(rich['ClasswiseJaccardIndex_snow'])
+    assert len(rich) == 4
+    plain = parse_printed_table(PLAIN)
+    assert plain == {
+        'ClasswiseJaccardIndex_background': 0.10553410649299622,
+        'ClasswiseJaccardIndex_shadow': 0.08158320188522339,
+        'loss': 1.3941974639892578,
+    }
+
+
+def test_parse_metrics_csv_and_curve() -> None:
+    test = 'epoch,step,test_AverageJaccardIndex,test_loss\n0,0,0.5,1.25\n'
+    assert parse_metrics_csv(test) == {'AverageJaccardIndex': 0.5, 'loss': 1.25}
+    fit = (
+        'epoch,step,train_loss,val_ClasswiseJaccardIndex_shadow\n'
+        '0,49,0.9,\n'
+        '0,999,,0.31\n'
+        '0,1999,,0.42\n'
+    )
+    assert parse_curve(fit) == {
+        999: {'ClasswiseJaccardIndex_shadow': 0.31},
+        1999: {'ClasswiseJaccardIndex_shadow': 0.42},
+    }
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_collect_prefers_the_csv(tmp_path: Path) -> None:
+    header = 'epoch,step,test_ClasswiseJaccardIndex_shadow\n'
+    _write(tmp_path / 'metrics/base_s0/val/metrics.csv', header + '0,0,0.40\n')
+    _write(tmp_path / 'test_base_s0_val.txt', RICH)  # the same run, printed
+    _write(tmp_path / 'test_csia_snow_s3_test.txt', RICH)  # printed only
+    _write(tmp_path / 'metrics/csia_snow_s3/fit/metrics.csv', header)  # not a test
+    _write(tmp_path / 'test_broken_s1_val.txt', 'Traceback ...\n')  # no table
+    runs = collect(tmp_path)
+    assert sorted(runs) == [('base', 0, 'val'), ('csia_snow', 3, 'test')]
+    assert runs['base', 0, 'val'] == {'ClasswiseJaccardIndex_shadow': 0.40}
+    assert runs['csia_snow', 3, 'test']['AverageJaccardIndex'] == pytest.approx(0.78066)
+
+
+def test_main_prints_the_tables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header = 'epoch,step,test_ClasswiseJaccardIndex_shadow\n'
+    for row, seed, split, value in [
+        ('base', 0, 'val', 0.40),
+        ('base', 1, 'val', 0.44),
+        ('transplant', 0, 'val', 0.43),
+        ('transplant', 1, 'val', 0.45),
+        ('base', 0, 'test', 0.30),
+        ('transplant', 0, 'test', 0.33),
+    ]:
+        path = tmp_path / f'metrics/{row}_s{seed}/{split}/metrics.csv'
+        _write(path, header + f'0,0,{value}\n')
+    assert ablation.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.index('### val') < out.index('### test (reported once')
+    assert '| base | 2 | n/a +- n/a | 0.420 +- 0.028 |' in out
+    # differences 0.03, 0.01: +0.020 +- 12.706 * 0.014142 / sqrt(2) = 0.127
+    assert '| - base | 2 pairs | n/a | +0.020 [-0.107, +0.147] | n/a |' in out
+    assert '| - base | 1 pairs | n/a | +0.030 [n/a, n/a] | n/a |' in out
+    _write(tmp_path / 'metrics/base_s0/fit/metrics.csv', 'step,val_loss\n9,0.5\n')
+    assert ablation.main([str(tmp_path), '--curve']) == 0
+    assert '| base_s0 | 9 |' in capsys.readouterr().out
+    assert ablation.main([str(tmp_path / 'empty')]) == 1
+
+
+# ---------------------------------------------------------------- the rows
+def _rows() -> list[Path]:
+    return sorted(p for p in ROWS.glob('*.yaml') if p.stem != 'curve')
+
+
+def test_rows_are_the_issues() -> None:
+    names = {p.stem for p in _rows()}
+    assert names == {
+        'base',
+        'photometric',
+        'transplant',
+        'copy_paste',
+        'csia_cloud_shadow',
+        'csia_shadow_for_clouds',
+        'csia_snow',
+        'csia_all',
+        'plasma',
+        'csia_authors_reach',
+    }
+    # the script's default ROWS, and the table's order, are every row
+    default = re.search(r'^ROWS=\$\{ROWS:-([^}]*)\}', SCRIPT.read_text(), re.M)
+    assert default and default.group(1).split() == ablation.row_order(names)
+
+
+@pytest.mark.parametrize('path', _rows(), ids=lambda p: p.stem)
+def test_each_row_overrides_only_the_augmentations(path: Path) -> None:
+    text = path.read_text()
+    config = yaml.safe_load(text)
+    assert list(config) == ['data'] and list(config['data']) == ['init_args']
+    assert list(config['data']['init_args']) == ['csia']
+    # it says what it tests, then how to run it (the GPU and the laptop line)
+    assert text.startswith(f'# Ablation row {path.stem}: ')
+    line = (
+        'torchgeo fit --config docs/configs/sparcs_base.yaml '
+        f'--config docs/configs/ablation/{path.stem}.yaml'
+    )
+    assert f'#   {line}\n' in text
+    assert f'#   {line} --trainer.accelerator cpu --trainer.precision 32' in text
+
+
+def _modes(name: str) -> list[tuple[str, dict[str, object]]]:
+    config = yaml.safe_load((ROWS / f'{name}.yaml').read_text())
+    return [
+        (m['class_path'].rsplit('.', 1)[1], m['init_args'])
+        for m in config['data']['init_args']['csia']
+    ]
+
+
+def test_rows_hold_what_they_say() -> None:
+    shipped = yaml.safe_load((ROOT / 'docs/configs/sparcs_csia.yaml').read_text())
+    assert yaml.safe_load((ROWS / 'csia_all.yaml').read_text())['data'][
+        'init_args'
+    ] == {'csia': shipped['data']['init_args']['csia']}
+    all_modes = _modes('csia_all')
+    for name, mode in [
+        ('csia_cloud_shadow', 0),
+        ('csia_shadow_for_clouds', 1),
+        ('csia_snow', 2),
+    ]:
+        assert _modes(name) == [all_modes[mode]]
+    assert _modes('base') == []
+    reach = _modes('csia_authors_reach')
+    assert [m for m, _ in reach] == [m for m, _ in all_modes]
+    assert [a.get('min_free') for _, a in reach] == [1.0, None, 1.0]
+    assert reach[1][1]['max_cloud'] == 0.5
+    assert [(m, a['structure'], a['min_free']) for m, a in _modes('transplant')] == [
+        ('RandomTransplant', 'cloud_shadow', 0.25),
+        ('RandomTransplant', 'snow', 0.25),
+    ]
+    assert [a['cls'] for _, a in _modes('copy_paste')] == ['shadow', 'snow', 'cloud']
+    assert _modes('photometric')[0][0] == 'ColorJiggle'
+    assert _modes('plasma')[0][0] == 'RandomPlasmaShadow'
+    for name in ('photometric', 'plasma', 'transplant', 'copy_paste'):
+        assert all(a['p'] == 0.5 for _, a in _modes(name))
+
+
+def test_curve_validates_along_one_epoch() -> None:
+    curve = yaml.safe_load((ROWS / 'curve.yaml').read_text())
+    steps, every = curve['trainer']['max_steps'], curve['trainer']['val_check_interval']
+    assert steps // every >= 10 and steps % every == 0
+    assert curve['data']['init_args']['length'] == steps * 32  # one epoch
+
+
+# ---------------------------------------------------------------- the script
+@pytest.mark.slow
+def test_script_runs_rows_and_the_table_reads_them(tmp_path: Path) -> None:
+    # the GPU script itself, shrunk to one CPU step per run on the generated scenes
+    env = {
+        **os.environ,
+        'PATH': f'{os.path.dirname(sys.executable)}{os.pathsep}{os.environ["PATH"]}',
+        'OUT': str(tmp_path / 'out'),
+        'RUNS': str(tmp_path / 'runs'),
+        'DATA': os.path.join(DATA, 'usgs'),
+        'ROWS': 'base transplant',
+        'SEEDS': '0',
+        'STEPS': '1',
+        'BATCH': '2',
+        'JOBS': '2',
+        'VAL_EVERY': '1',  # validate (and log) on the val crops after the step
+        'PYTHONPATH': str(ROOT),
+    }
+    tiny = [
+        '--trainer.accelerator',
+        'cpu',
+        '--trainer.precision',
+        '32',
+        '--data.init_args.num_workers',
+        '0',
+        '--data.init_args.patch_size',
+        '64',
+        '--model.init_args.tile_size',
+        '64',
+        '--model.init_args.tile_overlap',
+        '0',
+    ]
+    done = subprocess.run(
+        ['bash', str(SCRIPT), *tiny],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = tmp_path / 'out'
+    assert 'failed' not in (out / 'times.txt').read_text()
+    runs = collect(out)
+    assert sorted(runs) == [
+        (row, 0, split) for row in ('base', 'transplant') for split in ('test', 'val')
+    ]
+    for metrics in runs.values():
+        assert 0 <= metrics['AverageJaccardIndex'] <= 1
+    # the printed tables say the same
+    printed = parse_printed_table((out / 'test_base_s0_val.txt').read_text())
+    assert printed['AverageJaccardIndex'] == pytest.approx(
+        runs['base', 0, 'val']['AverageJaccardIndex']
+    )
+    # the fit's validation, a one-point learning curve
+    fit = (out / 'metrics/base_s0/fit/metrics.csv').read_text()
+    assert 'ClasswiseJaccardIndex_shadow' in next(iter(parse_curve(fit).values()))
+    assert '| transplant_s0 |' in ablation.curves(out)

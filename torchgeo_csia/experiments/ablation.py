@@ -1,0 +1,481 @@
+"""The paired many-seed ablation table (issue 17, item 3).
+
+``docs/reproduce/gpu_ablation.sh`` trains every row of the ablation
+(``docs/configs/ablation/ROW.yaml`` on top of ``docs/configs/sparcs_base.yaml``) with
+the same seeds, so within a seed every row starts from the same initialisation and
+sees the same crops, and scores each run with ``torchgeo test`` on the val scenes and,
+apart, on the test scenes. This module reads what it wrote and prints the table:
+
+1. per row, split and class, the mean and sample standard deviation of the IoU over
+   seeds;
+2. per row and class, the paired difference to the reference row (``base``) over the
+   seeds both have, with a 95 % Student t-interval (the seeds are the pairs, so the
+   seed-to-seed spread that both rows share drops out);
+3. val first (rows are chosen there), then test, reported once beside it.
+
+The statistics are pure functions of lists of numbers (:func:`mean_sd`,
+:func:`paired_difference`, :func:`t_quantile`); reading files is at the edge
+(:func:`collect`). Runs are found under a folder by name:
+
+* ``metrics/ROW_sSEED/SPLIT/metrics.csv``: Lightning's CSVLogger (as the script
+  writes them), preferred;
+* ``test_ROW_sSEED_SPLIT.txt``: the table ``torchgeo test`` prints, otherwise.
+
+``python -m torchgeo_csia.experiments.ablation DIR`` prints the Markdown tables;
+``--curve`` prints the validation IoU by step of each run's
+``metrics/ROW_sSEED/fit/metrics.csv`` (a learning curve) instead.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..constants import CLASSES
+
+#: the metric of each column: per-class IoU and their mean over present classes
+COLUMNS: dict[str, str] = {
+    **{c: f'ClasswiseJaccardIndex_{c}' for c in CLASSES},
+    'mIoU': 'AverageJaccardIndex',
+}
+#: the splits scored, in the order shown (rows are chosen on val)
+SPLITS = ('val', 'test')
+#: a run: (row, seed, split)
+Key = tuple[str, int, str]
+
+_CSV = re.compile(r'(?P<row>\w+?)_s(?P<seed>\d+)/(?P<split>val|test)/metrics\.csv$')
+_TXT = re.compile(r'test_(?P<row>\w+?)_s(?P<seed>\d+)_(?P<split>val|test)\.txt$')
+# a row of the printed table: rich's (with bars) or plain text
+_CELL = re.compile(r'^[\s│|]*(?P<name>test_\w+)[\s│|]+(?P<value>[-+.\w]+)[\s│|]*$')
+
+
+# ---------------------------------------------------------------- statistics
+def mean_sd(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (``n - 1``) of the finite values.
+
+    Args:
+        values: the numbers (NaN, e.g. a class absent from the truth, is left out).
+
+    Returns:
+        ``(mean, sd)``; NaN where there are too few values (none; fewer than 2).
+    """
+    xs = [float(v) for v in values if math.isfinite(v)]
+    if not xs:
+        return math.nan, math.nan
+    m = sum(xs) / len(xs)
+    if len(xs) < 2:
+        return m, math.nan
+    return m, math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the incomplete beta function (Lentz's method)."""
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 300):
+        for num in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + num * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + num / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < 1e-15:
+            break
+    return h
+
+
+def _betainc(a: float, b: float, x: float) -> float:
+    """The regularised incomplete beta function ``I_x(a, b)``."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    front = math.exp(
+        math.lgamma(a + b)
+        - math.lgamma(a)
+        - math.lgamma(b)
+        + a * math.log(x)
+        + b * math.log1p(-x)
+    )
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _betacf(a, b, x) / a
+    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
+
+
+def t_cdf(t: float, df: float) -> float:
+    """The cumulative distribution function of Student's t with *df* degrees."""
+    tail = 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t))
+    return 1.0 - tail if t >= 0 else tail
+
+
+def t_quantile(q: float, df: float) -> float:
+    """The *q* quantile of Student's t with *df* degrees of freedom.
+
+    By bisection on :func:`t_cdf` (to 1e-10), so no SciPy is needed.
+
+    Args:
+        q: the probability, in (0, 1).
+        df: degrees of freedom, > 0.
+
+    Raises:
+        ValueError: If *q* or *df* is out of its range.
+    """
+    if not 0.0 < q < 1.0 or not df > 0:
+        raise ValueError(f'need 0 < q < 1 and df > 0, got q={q}, df={df}')
+    if q < 0.5:
+        return -t_quantile(1.0 - q, df)
+    low, high = 0.0, 1.0
+    while t_cdf(high, df) < q:
+        high *= 2.0
+    while high - low > 1e-10 * max(1.0, high):
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if t_cdf(mid, df) < q else (low, mid)
+    return 0.5 * (low + high)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A paired difference: its mean and the ends of its confidence interval.
+
+    Attributes:
+        mean: mean of the per-seed differences.
+        low: lower end of the interval (NaN with fewer than 2 pairs).
+        high: upper end.
+        n: number of pairs.
+    """
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+
+def paired_difference(
+    variant: Mapping[int, float], reference: Mapping[int, float], level: float = 0.95
+) -> Difference:
+    """Mean paired difference ``variant - reference`` with a t-interval.
+
+    Only seeds where both values are finite are paired: with differences ``d_i``,
+    ``mean(d) +- t_{(1 + level) / 2, n - 1} * sd(d) / sqrt(n)``.
+
+    Args:
+        variant: value by seed.
+        reference: value by seed (the same seed: the same initialisation and crops).
+        level: coverage of the interval.
+
+    Returns:
+        The :class:`Difference` (all NaN without a pair).
+    """
+    seeds = sorted(
+        s
+        for s in set(variant) & set(reference)
+        if math.isfinite(variant[s]) and math.isfinite(reference[s])
+    )
+    diffs = [variant[s] - reference[s] for s in seeds]
+    m, sd = mean_sd(diffs)
+    if len(diffs) < 2:
+        return Difference(m, math.nan, math.nan, len(diffs))
+    half = t_quantile(0.5 + level / 2.0, len(diffs) - 1) * sd / math.sqrt(len(diffs))
+    return Difference(m, m - half, m + half, len(diffs))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One row's numbers for one class and split.
+
+    Attributes:
+        mean: mean over seeds.
+        sd: sample standard deviation over seeds.
+        n: seeds with a value.
+        diff: the paired difference to the reference row (``None`` for itself).
+    """
+
+    mean: float
+    sd: float
+    n: int
+    diff: Difference | None
+
+
+def ablation_table(
+    runs: Mapping[Key, Mapping[str, float]],
+    split: str,
+    reference: str = 'base',
+    columns: Mapping[str, str] = COLUMNS,
+    level: float = 0.95,
+) -> dict[str, dict[str, Cell]]:
+    """Per row and column of *split*: mean +- sd over seeds, paired to *reference*.
+
+    Args:
+        runs: metrics (names without the ``test_`` prefix, as :func:`collect` gives
+            them) by ``(row, seed, split)``.
+        split: ``'val'`` or ``'test'``.
+        reference: the row the others are paired with.
+        columns: column name -> metric name.
+        level: coverage of the intervals.
+
+    Returns:
+        ``{row: {column: Cell}}``, rows in the order of :func:`row_order`.
+    """
+    rows = row_order({r for r, _, s in runs if s == split}, reference)
+    out: dict[str, dict[str, Cell]] = {}
+    for row in rows:
+        out[row] = {}
+        for column, metric in columns.items():
+            by_seed = _by_seed(runs, row, split, metric)
+            ref = _by_seed(runs, reference, split, metric)
+            m, sd = mean_sd(list(by_seed.values()))
+            n = sum(math.isfinite(v) for v in by_seed.values())
+            diff = (
+                None
+                if row == reference or not ref
+                else paired_difference(by_seed, ref, level)
+            )
+            out[row][column] = Cell(m, sd, n, diff)
+    return out
+
+
+def row_order(rows: Iterable[str], reference: str = 'base') -> list[str]:
+    """The reference first, then the rows as ``gpu_ablation.sh`` lists them."""
+    known = (
+        'base',
+        'photometric',
+        'transplant',
+        'copy_paste',
+        'csia_cloud_shadow',
+        'csia_shadow_for_clouds',
+        'csia_snow',
+        'csia_all',
+        'plasma',
+        'csia_authors_reach',
+    )
+    rank = {r: i for i, r in enumerate(known)}
+    return sorted(set(rows), key=lambda r: (r != reference, rank.get(r, len(known)), r))
+
+
+def _by_seed(
+    runs: Mapping[Key, Mapping[str, float]], row: str, split: str, metric: str
+) -> dict[int, float]:
+    return {
+        seed: float(m.get(metric, math.nan))
+        for (r, seed, s), m in runs.items()
+        if r == row and s == split
+    }
+
+
+# ---------------------------------------------------------------- formatting
+def _num(x: float, signed: bool = False) -> str:
+    if not math.isfinite(x):
+        return 'n/a'
+    return f'{x:+.3f}' if signed else f'{x:.3f}'
+
+
+def _diff(d: Difference | None) -> str:
+    if d is None:
+        return ''
+    if d.n == 0:
+        return 'n/a'
+    return f'{_num(d.mean, True)} [{_num(d.low, True)}, {_num(d.high, True)}]'
+
+
+def format_table(
+    table: Mapping[str, Mapping[str, Cell]],
+    title: str,
+    reference: str = 'base',
+    level: float = 0.95,
+) -> str:
+    """A Markdown table: per row and column ``mean +- sd`` and the paired difference.
+
+    Args:
+        table: from :func:`ablation_table`.
+        title: the heading line.
+        reference: the reference row's name (for the legend).
+        level: the intervals' coverage (for the legend).
+
+    Returns:
+        The table, with a heading and a legend.
+    """
+    columns = list(next(iter(table.values()), {}))
+    pct = f'{100 * level:g} %'
+    lines = [
+        f'### {title}',
+        '',
+        f'IoU mean +- sd over seeds (n); below it, the paired difference to '
+        f'{reference} (same seeds) with its {pct} t-interval.',
+        '',
+        '| row | n | ' + ' | '.join(columns) + ' |',
+        '|---|---|' + '---|' * len(columns),
+    ]
+    for row, cells in table.items():
+        n = max((c.n for c in cells.values()), default=0)
+        stats = [f'{_num(c.mean)} +- {_num(c.sd)}' for c in cells.values()]
+        lines.append(f'| {row} | {n} | ' + ' | '.join(stats) + ' |')
+        diffs = [c.diff for c in cells.values()]
+        if any(d is not None for d in diffs):
+            parts = [_diff(d) for d in diffs]
+            pairs = max((d.n for d in diffs if d is not None), default=0)
+            head = f'| - {reference} | {pairs} pairs | '
+            lines.append(head + ' | '.join(parts) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+# ---------------------------------------------------------------- reading runs
+def parse_printed_table(text: str) -> dict[str, float]:
+    """The metrics of the table ``torchgeo test`` (Lightning) prints.
+
+    Args:
+        text: the output (the log around the table is skipped).
+
+    Returns:
+        ``{metric: value}``, names without their ``test_`` prefix.
+    """
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        match = _CELL.match(line)
+        if match:
+            try:
+                out[match['name'].removeprefix('test_')] = float(match['value'])
+            except ValueError:
+                continue
+    return out
+
+
+def parse_metrics_csv(text: str) -> dict[str, float]:
+    """The test metrics of a CSVLogger ``metrics.csv`` (the last value of each).
+
+    Args:
+        text: the file's text.
+
+    Returns:
+        ``{metric: value}``, names without their ``test_`` prefix.
+    """
+    out: dict[str, float] = {}
+    for record in csv.DictReader(text.splitlines()):
+        for name, value in record.items():
+            if name and name.startswith('test_') and value not in (None, ''):
+                out[name.removeprefix('test_')] = float(value)
+    return out
+
+
+def parse_curve(text: str, prefix: str = 'val_') -> dict[int, dict[str, float]]:
+    """The validation metrics by step of a fit's CSVLogger ``metrics.csv``.
+
+    Args:
+        text: the file's text.
+        prefix: the metrics' prefix.
+
+    Returns:
+        ``{step: {metric: value}}``, names without *prefix*.
+    """
+    out: dict[int, dict[str, float]] = {}
+    for record in csv.DictReader(text.splitlines()):
+        values = {
+            k.removeprefix(prefix): float(v)
+            for k, v in record.items()
+            if k and k.startswith(prefix) and v not in (None, '')
+        }
+        if values and record.get('step') not in (None, ''):
+            out.setdefault(int(float(record['step'])), {}).update(values)
+    return out
+
+
+def collect(root: str | Path) -> dict[Key, dict[str, float]]:
+    """Every run's test metrics under *root*, by ``(row, seed, split)``.
+
+    CSVLogger files (``metrics/ROW_sSEED/SPLIT/metrics.csv``) win over printed
+    tables (``test_ROW_sSEED_SPLIT.txt``) of the same run.
+
+    Args:
+        root: the folder ``gpu_ablation.sh`` wrote (its ``$OUT``).
+
+    Returns:
+        The metrics (runs without any are left out).
+    """
+    root = Path(root)
+    runs: dict[Key, dict[str, float]] = {}
+    for pattern, regex, parse in (
+        ('**/metrics.csv', _CSV, parse_metrics_csv),
+        ('**/test_*.txt', _TXT, parse_printed_table),
+    ):
+        for path in sorted(root.glob(pattern)):
+            match = regex.search(path.relative_to(root).as_posix())
+            if not match:
+                continue
+            key = (match['row'], int(match['seed']), match['split'])
+            metrics = parse(path.read_text(errors='replace'))
+            if metrics and key not in runs:
+                runs[key] = metrics
+    return runs
+
+
+def report(
+    runs: Mapping[Key, Mapping[str, float]],
+    reference: str = 'base',
+    level: float = 0.95,
+) -> str:
+    """The ablation tables, val first (where rows are chosen), then test."""
+    parts = []
+    for split in SPLITS:
+        if not any(s == split for *_, s in runs):
+            continue
+        note = '' if split == 'val' else ' (reported once; rows are chosen on val)'
+        table = ablation_table(runs, split, reference, level=level)
+        parts.append(format_table(table, f'{split}{note}', reference, level))
+    return '\n'.join(parts) if parts else 'no runs found\n'
+
+
+def curves(root: str | Path, columns: Mapping[str, str] = COLUMNS) -> str:
+    """Validation IoU by step of every fit under *root* (learning curves), Markdown."""
+    root = Path(root)
+    lines = ['| run | step | ' + ' | '.join(columns) + ' |']
+    lines.append('|---|---|' + '---|' * len(columns))
+    for path in sorted(root.glob('**/fit/metrics.csv')):
+        name = path.parent.parent.name
+        for step, metrics in sorted(parse_curve(path.read_text()).items()):
+            cells = [_num(metrics.get(m, math.nan)) for m in columns.values()]
+            lines.append(f'| {name} | {step} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: print the ablation table of a ``gpu_ablation.sh`` output folder.
+
+    Args:
+        argv: the arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status (1 when no run is found).
+    """
+    p = argparse.ArgumentParser(
+        prog='python -m torchgeo_csia.experiments.ablation',
+        description='The paired many-seed ablation table of gpu_ablation.sh runs.',
+    )
+    p.add_argument('dir', help='the folder gpu_ablation.sh wrote (its $OUT)')
+    p.add_argument('--reference', default='base', help='the row others pair with')
+    p.add_argument('--level', type=float, default=0.95, help='interval coverage')
+    p.add_argument(
+        '--curve', action='store_true', help='print the val IoU by step instead'
+    )
+    args = p.parse_args(argv)
+    if args.curve:
+        sys.stdout.write(curves(args.dir))
+        return 0
+    runs = collect(args.dir)
+    sys.stdout.write(report(runs, args.reference, args.level))
+    return 0 if runs else 1
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
