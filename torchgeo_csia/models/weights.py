@@ -821,6 +821,8 @@ def load_inpainter(
         decoder_channels=meta['decoder_channels'],
         hole_value=meta.get('hole_value'),
         margin=meta.get('margin', 0),
+        # how it paints (models.inpainter.MODES); the shipped ones fill the hole
+        mode=meta.get('mode', 'fill'),
     )
     model.structure = meta['class']
     return _loaded(model, member)
