@@ -39,6 +39,8 @@ from typing import Any
 import pytest
 import yaml
 
+from torchgeo_csia.experiments.ablation import ROWS
+
 from .conftest import HERE, REAL
 
 ROOT = Path(HERE).parent
@@ -64,18 +66,7 @@ def _laptop(config: str) -> str:
 
 
 #: the rows of the paired ablation, each an override of the BASE recipe
-ABLATION_ROWS = (
-    'base',
-    'photometric',
-    'transplant',
-    'copy_paste',
-    'csia_cloud_shadow',
-    'csia_shadow_for_clouds',
-    'csia_snow',
-    'csia_all',
-    'plasma',
-    'csia_authors_reach',
-)
+ABLATION_ROWS = ROWS
 
 
 def _ablation(row: str) -> str:

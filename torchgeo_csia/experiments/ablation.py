@@ -58,6 +58,24 @@ _CELL = re.compile(r'^[\s│|]*(?P<name>test_\w+)[\s│|]+(?P<value>[-+.\w]+)[\s
 
 
 # ---------------------------------------------------------------- statistics
+
+#: the ablation's rows (issue 17), in table order: each an override file
+#: ``docs/configs/ablation/ROW.yaml`` of the BASE recipe, as ``gpu_ablation.sh`` runs
+#: them
+ROWS: tuple[str, ...] = (
+    'base',
+    'photometric',
+    'transplant',
+    'copy_paste',
+    'csia_cloud_shadow',
+    'csia_shadow_for_clouds',
+    'csia_snow',
+    'csia_all',
+    'plasma',
+    'csia_authors_reach',
+)
+
+
 def mean_sd(values: Sequence[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (``n - 1``) of the finite values.
 
@@ -248,19 +266,8 @@ def ablation_table(
 
 
 def row_order(rows: Iterable[str], reference: str = 'base') -> list[str]:
-    """The reference first, then the rows as ``gpu_ablation.sh`` lists them."""
-    known = (
-        'base',
-        'photometric',
-        'transplant',
-        'copy_paste',
-        'csia_cloud_shadow',
-        'csia_shadow_for_clouds',
-        'csia_snow',
-        'csia_all',
-        'plasma',
-        'csia_authors_reach',
-    )
+    """The reference first, then the rows in :data:`ROWS` order."""
+    known = ROWS
     rank = {r: i for i, r in enumerate(known)}
     return sorted(set(rows), key=lambda r: (r != reference, rank.get(r, len(known)), r))
 
