@@ -210,3 +210,15 @@ def test_check_mask_errors(
 ) -> None:
     with pytest.raises(ValueError, match=match):
         check_mask(mask, image)
+
+
+def test_transplant_guard_keeps_the_ring_to_clear_ground() -> None:
+    from torchgeo_csia.transforms.structures import transplant_guard
+
+    # target: background with one snow pixel; source: cloud, shadow, snow, nodata
+    labels = torch.zeros(1, 2, 3, dtype=torch.long)
+    labels[0, 0, 0] = 2
+    src = torch.tensor([[[3, 1, 2], [255, 0, 0]]])
+    guard = transplant_guard(labels, src, (0,), (3, 1))
+    expected = torch.tensor([[[True, False, True], [True, False, False]]])
+    assert torch.equal(guard, expected)

@@ -314,7 +314,9 @@ class SPARCSCrops(Dataset[Sample]):
             # a copy, so a crop never carries its whole scene's storage along
             image, mask = image.clone(), mask.clone()
         else:
-            image, mask = image.float(), mask.long()
+            # copies too (a float scene's .float() would be a view of it)
+            image = image.to(torch.float32, copy=True)
+            mask = mask.to(torch.long, copy=True)
         return {
             'image': image,
             'mask': mask,

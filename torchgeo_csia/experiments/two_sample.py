@@ -77,7 +77,12 @@ from ..datamodules.sparcs import SPARCSScenes
 from ..datasets import SPARCS
 from ..models import Inpainter
 from ..transforms import RandomCloudShadow, RandomSnow, sun_geometry
-from ..transforms.structures import dilate, random_flips, transplant
+from ..transforms.structures import (
+    dilate,
+    random_flips,
+    transplant,
+    transplant_guard,
+)
 from .networks import load_inpainter
 from .texture import texture_statistics
 
@@ -908,14 +913,18 @@ def moved_crops(
             src_x.append((window(scene.image, c, patch).float() - mean) / std)
             src_y.append(window(scene.labels, c, patch).long())
             names.append(scene.scene)
+        sources = torch.stack(src_y)
+        # as RandomTransplant: the ring carries only the source's clear ground
+        guard = transplant_guard(labels, sources, (BACKGROUND,), GROUPS[cls])
         moved, moved_labels = transplant(
             image,
-            labels,
+            torch.where(guard, IGNORE_INDEX, labels),
             torch.stack(src_x),
-            torch.stack(src_y),
+            sources,
             GROUPS[cls],
             ring,
         )
+        moved_labels = torch.where(guard, labels, moved_labels)
         where = (moved_labels == cls) & (labels != cls)
         x, y, keep = crops_around(moved, moved_labels, where, size, gen)
         parts.append(CropSet(x, y, [names[int(i)] for i in keep]))

@@ -145,10 +145,14 @@ class Inpainter(nn.Module):
 
         Raises:
             ValueError: If *margin* or *mode* is invalid, or *hole_value* is given
-                in the ``'over'`` mode (its hole holds the smooth fill).
+                in the ``'over'`` mode (its hole holds the smooth fill), or the
+                ``'over'`` mode comes without *hole_channel*.
         """
         if mode not in MODES:
             raise ValueError(f'mode must be one of {list(MODES)}, got {mode!r}')
+        if mode == 'over' and not hole_channel:
+            # the smooth fill leaves no mark of the hole: only the channel tells it
+            raise ValueError("mode='over' needs hole_channel=True")
         if mode == 'over' and hole_value is not None:
             raise ValueError(
                 "hole_value is for mode 'fill': in mode 'over' the hole holds the "

@@ -98,6 +98,7 @@ from .structures import (
     shadow_offsets,
     shift,
     transplant,
+    transplant_guard,
 )
 
 #: class index by name: :data:`torchgeo_csia.constants.CLASS_INDEX` (kept as an alias)
@@ -1360,9 +1361,7 @@ class RandomTransplant(CSIAAugmentationBase):
         # pixels a structure may not take, and those beside it that are not clear
         # ground in the source (its ring would carry another class's pixels there),
         # are marked outside the scheme, so transplant leaves them alone
-        guard = ~free_pixels(labels, self.allowed) | ~free_pixels(
-            src, (BACKGROUND, *self.classes)
-        )
+        guard = transplant_guard(labels, src, self.allowed, self.classes)
         target = torch.where(guard, IGNORE_INDEX, labels)
         src = torch.where(valid[:, None, None], src, BACKGROUND)
         params['source_labels'], params['target_labels'] = src, target

@@ -245,6 +245,33 @@ def free_pixels(mask: Tensor, allowed: tuple[int, ...] = (BACKGROUND,)) -> Tenso
     return free
 
 
+def transplant_guard(
+    labels: Tensor,
+    src_labels: Tensor,
+    allowed: tuple[int, ...],
+    classes: tuple[int, ...],
+) -> Tensor:
+    """Pixels a transplant must leave alone (``B x H x W`` boolean).
+
+    Those a structure may not take (not in *allowed* in *labels*) and those where
+    the source is neither clear ground nor a moved class (its ring would carry
+    another class's or nodata pixels there, labelled as ground). Mark them outside
+    the scheme in *labels* before :func:`transplant`.
+
+    Args:
+        labels: ``B x H x W`` labels of the crops that receive the structures.
+        src_labels: ``B x H x W`` labels of the crops they come from.
+        allowed: classes the structures may cover.
+        classes: the classes moved.
+
+    Returns:
+        The pixels to guard.
+    """
+    return ~free_pixels(labels, allowed) | ~free_pixels(
+        src_labels, (BACKGROUND, *classes)
+    )
+
+
 def free_fraction(mask: Tensor, allowed: tuple[int, ...] = (BACKGROUND,)) -> Tensor:
     """Share of each sample's pixels whose label is in *allowed*.
 
