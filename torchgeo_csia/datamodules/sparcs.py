@@ -238,6 +238,10 @@ class SPARCSCrops(Dataset[Sample]):
             }
             for sample in (scenes[i] for i in range(len(self.scenes)))
         ]
+        #: height and width of each scene, in pixels
+        self.shapes: list[tuple[int, int]] = [
+            (int(s['mask'].shape[-2]), int(s['mask'].shape[-1])) for s in self._samples
+        ]
         self.size = self._fitting(size)
 
     def _fitting(self, size: int | tuple[int, int]) -> tuple[int, int]:
@@ -268,13 +272,6 @@ class SPARCSCrops(Dataset[Sample]):
         return crops
 
     @property
-    def shapes(self) -> list[tuple[int, int]]:
-        """Height and width of each scene, in pixels."""
-        return [
-            (int(s['mask'].shape[-2]), int(s['mask'].shape[-1])) for s in self._samples
-        ]
-
-    @property
     def masks(self) -> list[Tensor]:
         """Each scene's ``H x W`` labels, as kept (``uint8`` where they fit)."""
         return [s['mask'] for s in self._samples]
@@ -283,6 +280,13 @@ class SPARCSCrops(Dataset[Sample]):
     def images(self) -> list[Tensor]:
         """Each scene's ``C x H x W`` image, as kept (``uint8`` where it fits)."""
         return [s['image'] for s in self._samples]
+
+    @property
+    def suns(self) -> list[tuple[float, float]]:
+        """Each scene's sun azimuth and elevation, in degrees."""
+        return [
+            (float(s['sun_azimuth']), float(s['sun_elevation'])) for s in self._samples
+        ]
 
     def __len__(self) -> int:
         """Number of scenes (items are indexed by crop, not by number)."""

@@ -73,7 +73,7 @@ from ..constants import (
     SNOW,
     STRUCTURES,
 )
-from ..datamodules.sparcs import SPARCSScenes
+from ..datamodules.sparcs import SPARCSCrops, SPARCSScenes
 from ..datasets import SPARCS
 from ..models import Inpainter
 from ..transforms import RandomCloudShadow, RandomSnow, sun_geometry
@@ -704,9 +704,13 @@ class Scene:
 
     def normalised(self, top: int, left: int, size: int) -> Tensor:
         """The ``C x size x size`` window at (top, left), ``photo / 255``."""
-        mean, std = NORMALIZATION['photo']
-        x = self.image[:, top : top + size, left : left + size].float()
-        return (x - mean) / std
+        return _normalised(self.image[:, top : top + size, left : left + size])
+
+
+def _normalised(x: Tensor) -> Tensor:
+    """Raw quicklook values as the networks take them (``photo / 255``)."""
+    mean, std = NORMALIZATION['photo']
+    return (x.float() - mean) / std
 
 
 def load_scenes(root: str | os.PathLike[str], splits: Sequence[str]) -> list[Scene]:
@@ -720,22 +724,15 @@ def load_scenes(root: str | os.PathLike[str], splits: Sequence[str]) -> list[Sce
         The scenes, in :class:`SPARCSScenes` order.
     """
     ds = SPARCS(paths=root, split='all', image='photo', classes='csia')
-    scenes = SPARCSScenes(ds, splits=list(splits))
-    out = []
-    for i in range(len(scenes)):
-        s = scenes[i]
-        image = s['image'].round().clamp(0, 255).to(torch.uint8)
-        out.append(
-            Scene(
-                scenes.scenes[i],
-                SPARCS.split_of(scenes.scenes[i]),
-                image,
-                s['mask'].to(torch.uint8),
-                (float(s['sun_azimuth']), float(s['sun_elevation'])),
-            )
-        )
+    # decoded and kept as uint8 once, as the datamodules keep them
+    kept = SPARCSCrops(SPARCSScenes(ds, splits=list(splits)), 1)
     ds.close()
-    return out
+    return [
+        Scene(scene, SPARCS.split_of(scene), image, labels, sun)
+        for scene, image, labels, sun in zip(
+            kept.scenes, kept.images, kept.masks, kept.suns, strict=True
+        )
+    ]
 
 
 @dataclass
@@ -909,8 +906,7 @@ def moved_crops(
         for _, (g, j) in chunk:
             scene, centres = held[g]
             c = (int(centres[j, 0]), int(centres[j, 1]))
-            mean, std = NORMALIZATION['photo']
-            src_x.append((window(scene.image, c, patch).float() - mean) / std)
+            src_x.append(_normalised(window(scene.image, c, patch)))
             src_y.append(window(scene.labels, c, patch).long())
             names.append(scene.scene)
         sources = torch.stack(src_y)
