@@ -368,9 +368,9 @@ class SceneShareSampler(Sampler[tuple[int, int, int]]):
         Yields:
             ``(scene, top, left)`` of each crop.
         """
-        for i in self.draws.epoch():
-            scene, top, left = self.crops[i].tolist()
-            yield scene, top, left
+        # one gather and one copy to Python for the whole epoch
+        rows = self.crops[self.draws.epoch()].tolist()
+        yield from ((scene, top, left) for scene, top, left in rows)
 
     def __len__(self) -> int:
         """Crops per epoch."""
