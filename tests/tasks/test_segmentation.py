@@ -82,8 +82,13 @@ def test_configs_select_the_measured_recipe(name: str) -> None:
         config = yaml.safe_load(f)
     model, data = config['model']['init_args'], config['data']['init_args']
     assert config['seed_everything'] == 0
-    assert config['trainer'] == {'max_steps': 2000, 'precision': 'bf16-mixed'}
+    assert config['trainer'] == {
+        'max_steps': 2000,
+        'precision': 'bf16-mixed',
+        'benchmark': True,
+    }
     assert model['model'] == 'unet++' and model['backbone'] == 'tu-efficientnet_b0'
+    assert model['channels_last'] is True
     assert (model['scheduler'], model['lr'], model['weight_decay']) == (
         'onecycle',
         0.002,
@@ -137,6 +142,56 @@ class TestMetrics:
             for name in CLASSES:
                 assert f'{split}_ClasswiseJaccardIndex_{name}' in names
                 assert f'{split}_ClasswiseAccuracy_{name}' in names  # TorchGeo's
+
+
+class TestTrainingStep:
+    def batch(self) -> dict[str, Tensor]:
+        g = torch.Generator().manual_seed(0)
+        return {
+            'image': torch.rand(2, 3, 32, 32, generator=g),
+            'mask': torch.randint(0, 4, (2, 32, 32), generator=g),
+        }
+
+    def test_metrics_accumulate_as_torchgeos(self) -> None:
+        # the same epoch metrics as TorchGeo's step, which calls the collection
+        torch.manual_seed(0)
+        ours = CSIASegmentation(backbone='resnet18', decoder_channels=(16,) * 5)
+        theirs = CSIASegmentation(backbone='resnet18', decoder_channels=(16,) * 5)
+        theirs.load_state_dict(ours.state_dict())
+        ours.eval(), theirs.eval()  # batch norm: the same logits from both
+        for i in range(2):
+            batch = self.batch()
+            loss = ours.training_step(batch, i)
+            logits = theirs(batch['image'])
+            theirs.train_metrics(logits, batch['mask'])
+            assert loss.item() == pytest.approx(
+                theirs.criterion(logits, batch['mask']).item()
+            )
+        a, b = ours.train_metrics.compute(), theirs.train_metrics.compute()
+        assert a.keys() == b.keys()
+        for key in a:
+            torch.testing.assert_close(a[key], b[key], equal_nan=True)
+
+    def test_training_metrics_skip_host_checks(self) -> None:
+        task = CSIASegmentation()
+        for metric in task.train_metrics.values():
+            assert getattr(metric, 'metric', metric).validate_args is False
+        for metric in task.val_metrics.values():
+            assert getattr(metric, 'metric', metric).validate_args is True
+
+    def test_channels_last_changes_memory_not_results(self) -> None:
+        torch.manual_seed(0)
+        plain = CSIASegmentation(backbone='resnet18', decoder_channels=(16,) * 5)
+        last = CSIASegmentation(
+            backbone='resnet18', decoder_channels=(16,) * 5, channels_last=True
+        )
+        last.load_state_dict(plain.state_dict())
+        conv = next(m for m in last.model.modules() if isinstance(m, nn.Conv2d))
+        assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+        assert not conv.weight.is_contiguous()
+        x = self.batch()['image']
+        plain.eval(), last.eval()
+        torch.testing.assert_close(last(x), plain(x), rtol=1e-4, atol=1e-4)
 
 
 class _Numbered(nn.Module):

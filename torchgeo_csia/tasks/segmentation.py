@@ -176,6 +176,7 @@ class CSIASegmentation(SemanticSegmentation):
         pct_start: float = 0.05,
         tile_size: int = 512,
         tile_overlap: int = 64,
+        channels_last: bool = False,
     ) -> None:
         """Initialize the task.
 
@@ -208,6 +209,9 @@ class CSIASegmentation(SemanticSegmentation):
             pct_start: share of the one-cycle schedule spent warming up.
             tile_size: tile of the full-scene ``test_step`` / ``predict_step``.
             tile_overlap: overlap of those tiles.
+            channels_last: keep the model's weights (and so its activations) in
+                channels-last memory order, which tensor-core convolutions in bf16
+                or fp16 run without transposing; the results are the same.
 
         Raises:
             ValueError: If *scheduler* or the tiling is invalid.
@@ -222,6 +226,7 @@ class CSIASegmentation(SemanticSegmentation):
                 f'got {tile_overlap}'
             )
         self.decoder_channels = tuple(decoder_channels)
+        self.channels_last = channels_last
         super().__init__(
             model=model,  # type: ignore[arg-type]
             backbone=backbone,
@@ -265,6 +270,8 @@ class CSIASegmentation(SemanticSegmentation):
         if self.hparams['freeze_decoder']:
             for p in self.model.decoder.parameters():
                 p.requires_grad = False
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
 
     def configure_metrics(self) -> None:
         """TorchGeo's metrics, with IoU that leaves absent classes out.
@@ -299,6 +306,35 @@ class CSIASegmentation(SemanticSegmentation):
         self.train_metrics = metrics.clone(prefix='train_')
         self.val_metrics = metrics.clone(prefix='val_')
         self.test_metrics = metrics.clone(prefix='test_')
+        for metric in self.train_metrics.values():
+            # torchmetrics' checks count the target's classes on the host, which
+            # makes every training step wait for the device; the datamodule's
+            # labels are checked where they are read
+            getattr(metric, 'metric', metric).validate_args = False
+
+    def training_step(
+        self, batch: Sample, batch_idx: int, dataloader_idx: int = 0
+    ) -> Tensor:
+        """TorchGeo's training step, with the training metrics only accumulated.
+
+        TorchGeo calls the metric collection, which also computes every batch's own
+        values that nothing logs (``on_train_epoch_end`` logs what accumulated); this
+        step only updates it, so the logged metrics are the same.
+
+        Args:
+            batch: The output of your DataLoader.
+            batch_idx: Integer displaying index of this batch.
+            dataloader_idx: Index of the current dataloader.
+
+        Returns:
+            The loss tensor.
+        """
+        x, y = batch['image'], batch['mask']
+        y_hat = self(x)
+        self.train_metrics.update(y_hat.detach(), y)
+        loss: Tensor = self.criterion(y_hat, y)
+        self.log('train_loss', loss, batch_size=x.shape[0])
+        return loss
 
     def configure_optimizers(
         self,
