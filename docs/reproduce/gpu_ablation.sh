@@ -85,18 +85,8 @@ run() {  # one row and seed: fit, then test on val and on test
       echo "$name: test $split failed" >>"$OUT/times.txt"
   done
   case " $EXPORT " in *" $seed "*)
-    python3 - "$ckpt" "$OUT/csia_segmenter_${row}_photo_s$seed.pth" <<'PYTHON'
-import sys
-import torch
-state = torch.load(sys.argv[1], map_location='cpu', weights_only=False)['state_dict']
-# floats in fp16, as shipped; counters (num_batches_tracked) keep their integer type
-model = {
-    k.removeprefix('model.'): v.half() if v.is_floating_point() else v
-    for k, v in state.items()
-    if k.startswith('model.')
-}
-torch.save(model, sys.argv[2])
-PYTHON
+    python3 -m torchgeo_csia.cli export "$ckpt" "$OUT/csia_segmenter_${row}_photo_s$seed" ||
+      echo "$name: export failed" >>"$OUT/times.txt"
   esac
 }
 

@@ -5,8 +5,9 @@
 # (output/inpainter_*/last.ckpt, under the working folder), so a later call may go on
 # with the later stages while the machine keeps its files. Needs the geo stack in
 # /tmp/site and the SPARCS scenes in $DATA (docs/reproduce/stage_geo.sh). Writes each
-# stage's log and its weights (the inpainter's state dict in fp16 on the CPU, as
-# shipped; its moving average where the stage kept one) under $OUT.
+# stage's log and its weights under $OUT (torchgeo-csia export: $OUT/CONFIG-<sha256
+# prefix>.pth, the inpainter's state dict, floats in fp16, on the CPU, as shipped; its
+# moving average where the stage kept one).
 #   bash docs/reproduce/gpu_fit_inpainters.sh [extra torchgeo fit arguments]
 #   CLOUD="inpainter_cloud" SHADOW="" SNOW="" bash docs/reproduce/gpu_fit_inpainters.sh
 set -uo pipefail
@@ -25,13 +26,8 @@ chain() {
       --data.dict_kwargs.paths "$DATA" "${EXTRA[@]}" >"$OUT/$config.log" 2>&1 || return 1
     ckpt=output/${config}/last.ckpt
     echo "$config: fit $((SECONDS - start)) s, $ckpt" >>"$OUT/times.txt"
-    python3 - "$ckpt" "$OUT/$config.pth" <<'PYTHON' || return 1
-import sys
-import torch
-from torchgeo_csia.tasks.inpainting import inpainter_state
-state = inpainter_state(sys.argv[1])
-torch.save({k: v.detach().cpu().half() for k, v in state.items()}, sys.argv[2])
-PYTHON
+    # the inpainter (its moving average where the stage kept one) as shipped files are
+    python3 -m torchgeo_csia.cli export "$ckpt" "$OUT/$config" || return 1
   done
 }
 # shellcheck disable=SC2086

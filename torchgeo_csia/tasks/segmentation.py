@@ -176,7 +176,6 @@ class CSIASegmentation(SemanticSegmentation):
         pct_start: float = 0.05,
         tile_size: int = 512,
         tile_overlap: int = 64,
-        channels_last: bool = False,
     ) -> None:
         """Initialize the task.
 
@@ -209,9 +208,6 @@ class CSIASegmentation(SemanticSegmentation):
             pct_start: share of the one-cycle schedule spent warming up.
             tile_size: tile of the full-scene ``test_step`` / ``predict_step``.
             tile_overlap: overlap of those tiles.
-            channels_last: keep the model's weights (and so its activations) in
-                channels-last memory order, which tensor-core convolutions in bf16
-                or fp16 run without transposing; the results are the same.
 
         Raises:
             ValueError: If *scheduler* or the tiling is invalid.
@@ -226,7 +222,6 @@ class CSIASegmentation(SemanticSegmentation):
                 f'got {tile_overlap}'
             )
         self.decoder_channels = tuple(decoder_channels)
-        self.channels_last = channels_last
         super().__init__(
             model=model,  # type: ignore[arg-type]
             backbone=backbone,
@@ -270,8 +265,6 @@ class CSIASegmentation(SemanticSegmentation):
         if self.hparams['freeze_decoder']:
             for p in self.model.decoder.parameters():
                 p.requires_grad = False
-        if self.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
 
     def configure_metrics(self) -> None:
         """TorchGeo's metrics, with IoU that leaves absent classes out.
