@@ -13,8 +13,10 @@
 set -uo pipefail
 OUT=${OUT:-out}
 DATA=${DATA:-/tmp/scenes}
-CLOUD=${CLOUD-inpainter_cloud inpainter_cloud_swap}
-SHADOW=${SHADOW-inpainter_shadow inpainter_shadow_adv}
+# the shipped inpainters' recipes (the zeroed-hole chains they replaced: CLOUD=
+# "inpainter_cloud inpainter_cloud_swap", SHADOW="inpainter_shadow inpainter_shadow_adv")
+CLOUD=${CLOUD-inpainter_cloud_over}
+SHADOW=${SHADOW-inpainter_shadow_over}
 SNOW=${SNOW-inpainter_snow inpainter_snow_adv inpainter_snow_adv2 inpainter_snow_adv_wide}
 export PYTHONPATH=/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 mkdir -p "$OUT"

@@ -95,8 +95,10 @@ def test_registry_matches_files() -> None:
     assert not list(models_dir().rglob('*.json'))
     names = {Path(f).name for f in on_disk}
     for m in ALL:
-        if isinstance(m, CSIAInpainter_Weights):
+        if isinstance(m, CSIAInpainter_Weights) and m.meta['mode'] == 'fill':
             assert m.meta['resaved_from'] not in names
+        elif isinstance(m, CSIAInpainter_Weights):  # the inpainter it replaced is gone
+            assert m.meta['replaces'] not in names
         else:  # the segmenters these replaced are gone
             assert m.meta['replaces']['file'] not in names
             assert m.meta['replaces']['file'] != Path(m.meta['file']).name
@@ -270,11 +272,31 @@ def test_card_says_what_produced_it(member: CSIAWeightsEnum) -> None:
     assert meta['training'] and meta['scores']
     assert 'torchgeo-csia train-' not in meta['training']
     if isinstance(member, CSIAInpainter_Weights):
-        # the trainer that made them is gone: the card names it as history
+        # every inpainter's realism by the two-sample classifier test, with its record
+        two = meta['scores']['two_sample']
+        assert 0.5 <= two['accuracy'] <= 1 and (ROOT / two['record']).is_file()
+        assert two['score_split'] == 'val'
+    if isinstance(member, CSIAInpainter_Weights) and meta['mode'] == 'fill':
+        # the trainer that made it is gone: the card names it as history
         assert f'at commit {weights.PACK_TRAINER_COMMIT}' in meta['training']
         assert meta['last_stage']['dilate'] == meta['margin']
         assert meta['stages'][-1].endswith('this file')
         assert set(meta['scores']) >= {'heldout', 'realism'}
+    elif isinstance(member, CSIAInpainter_Weights):
+        # the users' path: torchgeo fit with a shipped recipe, at a named commit
+        assert meta['mode'] == 'over'
+        assert meta['config'] == f'docs/configs/inpainter_{meta["class"]}_over.yaml'
+        assert (ROOT / meta['config']).is_file()
+        assert f'torchgeo fit --config {meta["config"]}' in meta['training']
+        assert f'at commit {meta["commit"]}' in meta['training']
+        assert meta['commit'] == weights.OVER_COMMIT and meta['seed'] == 0
+        config = yaml.safe_load((ROOT / meta['config']).read_text())
+        assert config['model']['init_args']['mode'] == 'over'
+        assert config['trainer']['max_steps'] == meta['steps_done']
+        # shipped because it beat the file it replaced in the same test
+        two = meta['scores']['two_sample']
+        assert two['accuracy'] < two['before']['accuracy']
+        assert meta['replaces'] == two['before']['file']
     else:
         # the users' path: torchgeo fit with a shipped config, at a named commit
         variant = member.name.split('_')[0].lower()
@@ -295,17 +317,20 @@ def test_csia_segmenter_inpainters_are_the_shipped_ones() -> None:
     assert len(meta['paint_order']) == 4
     assert 'shadow painted first' in meta['paint_order'][0]
     assert meta['structure_bank'] == weights.SPARCS_BANK
-    # trained with the shipped files, whose hashes the training text names
+    # trained with the files shipped then, whose hashes the training text names;
+    # snow's is still shipped, cloud and shadow were replaced (by their 'replaces')
     expected = {'cloud': 'a5379fdc', 'shadow': '6bfa4c9e', 'snow': 'aecfbc5e'}
     assert set(meta['inpainters']) == set(expected)
     for cls, file in meta['inpainters'].items():
         member = CSIAInpainter_Weights[f'{cls.upper()}_SPARCS_PHOTO']
-        assert file == Path(member.meta['file']).name
         assert file.endswith(f'-{expected[cls]}.pth')
         assert f'{cls} {expected[cls]}' in meta['training']
-        assert meta['inpainter_weights'][cls] == str(member)
-        # the shipped file is the one its name says (verified_path checks the hash)
-        assert path_of(member).name == file
+        assert meta['inpainter_weights'][cls].startswith(str(member) + ' as shipped')
+        if cls == 'snow':
+            # the shipped file is the one its name says (verified_path checks it)
+            assert path_of(member).name == file == Path(member.meta['file']).name
+        else:
+            assert member.meta['replaces'] == file
     # and the config it was trained with names them, at the card's setting
     config = yaml.safe_load((ROOT / meta['config']).read_text())
     modes = {
@@ -314,12 +339,10 @@ def test_csia_segmenter_inpainters_are_the_shipped_ones() -> None:
     }
     assert list(modes) == [o.split(',')[0] for o in meta['paint_order'][:3]]
     pair = modes['RandomCloudShadow']
-    assert pair['cloud'] == meta['inpainter_weights']['cloud']
-    assert pair['shadow'] == meta['inpainter_weights']['shadow']
-    assert (
-        modes['RandomShadowForClouds']['shadow'] == meta['inpainter_weights']['shadow']
-    )
-    assert modes['RandomSnow']['snow'] == meta['inpainter_weights']['snow']
+    names = {c: w.split(' ')[0] for c, w in meta['inpainter_weights'].items()}
+    assert pair['cloud'] == names['cloud'] and pair['shadow'] == names['shadow']
+    assert modes['RandomShadowForClouds']['shadow'] == names['shadow']
+    assert modes['RandomSnow']['snow'] == names['snow']
     assert pair['shadow_first'] is True
     assert pair['p'] == modes['RandomSnow']['p'] == 0.5
     assert pair['min_free'] == modes['RandomSnow']['min_free'] == 0.25

@@ -44,6 +44,28 @@ def _iou(split: dict[str, Any]) -> str:
     return f'{values}, mean {split["mean"]:.4f}'
 
 
+def _two_sample(two: dict[str, Any]) -> str:
+    """The two-sample classifier test of an inpainter, in a sentence."""
+    text = (
+        f'Two-sample classifier, painted against real ({two["seeds"]} seeds, '
+        f'{two["crops"]} crops, {two["train_scenes"]} train / {two["score_scenes"]} '
+        f'{two["score_split"]} scenes, {two["machine"]}; 0.5 = indistinguishable): '
+        f'accuracy {two["accuracy"]:.3f} +- {two["sd"]:.3f} (moved real structures '
+        f'{two["moved_control"]:.3f}), gradient {two["gradient_ratio"]:.2f} of real'
+    )
+    masked = two.get('cloud_masked')
+    if masked:
+        text += f'; cloud masked {masked["accuracy"]:.3f} +- {masked["sd"]:.3f}'
+    before = two.get('before')
+    if before:
+        text += f'; the file it replaced {before["accuracy"]:.3f}'
+        if 'cloud_masked' in before:
+            text += f' (cloud masked {before["cloud_masked"]:.3f})'
+    if two.get('note'):
+        text += f' ({two["note"]})'
+    return text + f' [{two["record"]}]'
+
+
 def _row(member: CSIAWeightsEnum) -> tuple[str, ...]:
     meta: dict[str, Any] = member.meta
     scenes = len(meta['training_scenes'])
@@ -55,16 +77,25 @@ def _row(member: CSIAWeightsEnum) -> tuple[str, ...]:
     file = f'``{Path(meta["file"]).name}``'
     scores = meta['scores']
     if isinstance(member, CSIAInpainter_Weights):
-        file += f' (as trained: {_short(meta["resaved_from"])})'
-        produced = '; then '.join(meta['stages']) + f'. Recipe: {meta["training"]}'
-        held, real = scores['heldout'], scores['realism']
-        score = (
-            f'{held["scenes"]} held-out scenes, {held["crops"]} crops: L1 '
-            f'{held["l1"]:.4f}, PSNR {held["psnr_db"]:.2f} dB, texture '
-            f'{held["texture"]:.2f} ({held["machine"]}); realism {real["ratio"]:.2f} '
-            f'({real["paint_order"]}, {real["machine"]}, BASE segmenter '
-            f'{_short(real["segmenter"])}, since replaced)'
-        )
+        two = scores['two_sample']
+        score = _two_sample(two)
+        if meta['mode'] == 'over':
+            file += f' (replaces {_short(meta["replaces"])})'
+            produced = (
+                f'Config ``{meta["config"]}``, seed {meta["seed"]}, '
+                f'{meta["steps_done"]:,} steps: {meta["training"]}'
+            )
+        else:
+            file += f' (as trained: {_short(meta["resaved_from"])})'
+            produced = '; then '.join(meta['stages']) + f'. Recipe: {meta["training"]}'
+            held, real = scores['heldout'], scores['realism']
+            score += (
+                f'. Before: {held["scenes"]} held-out scenes, {held["crops"]} crops: '
+                f'L1 {held["l1"]:.4f}, PSNR {held["psnr_db"]:.2f} dB, texture '
+                f'{held["texture"]:.2f} ({held["machine"]}); realism '
+                f'{real["ratio"]:.2f} ({real["paint_order"]}, {real["machine"]}, BASE '
+                f'segmenter {_short(real["segmenter"])}, since replaced)'
+            )
     else:
         old = meta['replaces']
         file += f' (replaces {_short(old["file"])})'
@@ -79,7 +110,8 @@ def _row(member: CSIAWeightsEnum) -> tuple[str, ...]:
                 if isinstance(m, CSIAInpainter_Weights)
             }
             files = ', '.join(
-                f'{cls} {_short(f)}' + (f' (= {shipped[f]})' if f in shipped else '')
+                f'{cls} {_short(f)}'
+                + (f' (= {shipped[f]})' if f in shipped else ' (since replaced)')
                 for cls, f in meta['inpainters'].items()
             )
             order = ', then '.join(meta['paint_order'])

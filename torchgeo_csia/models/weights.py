@@ -417,13 +417,16 @@ def _over_meta(cls: str) -> dict[str, Any]:
 class CSIAInpainter_Weights(CSIAWeightsEnum):
     """CSIA inpainter weights trained by us on SPARCS quicklooks.
 
-    Each network fills a hole with one class (cloud, shadow or snow) in the 3-band
-    SPARCS ``_photo.png`` quicklooks scaled to [0, 1]; trained on the 40 ``train``
-    scenes of :meth:`SPARCS.split_of` with holes that cover whole structures and a
-    4 px margin (``meta['margin']``; the augmentations hole as far). The cloud
-    network was then fine-tuned on structures moved onto clear ground of other
-    scenes, the shadow and snow networks with an adversarial term
-    (``meta['training']``, ``meta['stages']``; scores in ``meta['scores']``).
+    Each network paints one class (cloud, shadow or snow) into the 3-band SPARCS
+    ``_photo.png`` quicklooks scaled to [0, 1]; trained on the 40 ``train`` scenes of
+    :meth:`SPARCS.split_of` with holes that cover whole structures and a 4 px margin
+    (``meta['margin']``; the augmentations hole as far). The cloud and shadow
+    networks paint over the ground (``meta['mode'] == 'over'``: an opacity and a
+    radiance per band over the clear ground), trained with ``torchgeo fit`` and
+    ``meta['config']``; the snow network fills a zeroed hole, made by the
+    since-removed pack trainer and fine-tuned with an adversarial term
+    (``meta['training']``, ``meta['stages']``). Scores, the two-sample classifier
+    test among them, in ``meta['scores']``.
     There are no 10-band weights: the ``_data.tif`` files could not be obtained.
 
     .. versionadded:: 0.1
