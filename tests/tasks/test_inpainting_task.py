@@ -251,13 +251,18 @@ class TestInpaintingTask:
             InpaintingTask(**kwargs)
 
     def test_init_from_shipped_weights(self) -> None:
-        task = InpaintingTask('shadow', init='SHADOW_SPARCS_PHOTO')
+        task = InpaintingTask('shadow', init='SHADOW_SPARCS_PHOTO', mode='over')
         state = inpainter_state('CSIAInpainter_Weights.SHADOW_SPARCS_PHOTO')
         for k, v in task.model.state_dict().items():
             assert torch.equal(v, state[k].to(v.dtype)), k
         assert task.model.structure == 'shadow'
         with pytest.raises(ValueError, match='shadow'):
-            InpaintingTask('cloud', init='SHADOW_SPARCS_PHOTO')
+            InpaintingTask('cloud', init='SHADOW_SPARCS_PHOTO', mode='over')
+        # the shipped shadow paints over the ground: a 'fill' task says so
+        with pytest.raises(ValueError, match=r"paints in mode 'over'.*set mode: over"):
+            InpaintingTask('shadow', init='SHADOW_SPARCS_PHOTO')
+        fill = InpaintingTask('snow', init='SNOW_SPARCS_PHOTO')
+        assert fill.model.mode == 'fill'
 
     def test_init_from_checkpoint_and_export(self, tmp_path: Path) -> None:
         task = InpaintingTask('snow', **SMALL)  # type: ignore[arg-type]
@@ -350,10 +355,14 @@ class TestOverMode:
             net.state_dict().values(), task.model.state_dict().values(), strict=True
         ):
             assert torch.equal(a, b)
-        # a 'fill' network cannot take an 'over' network's weights (its head
-        # differs), so the mode is never lost silently
-        with pytest.raises(RuntimeError, match='size mismatch'):
+        # a 'fill' task is told the checkpoint's mode, so it is never lost silently
+        with pytest.raises(ValueError, match="paints in mode 'over'"):
             InpaintingTask('shadow', init=ckpt, **SMALL)  # type: ignore[arg-type]
+        # a plain state dict does not say: its head's shape gives it away
+        export = str(tmp_path / 'over.pth')
+        torch.save(task.model.state_dict(), export)
+        with pytest.raises(RuntimeError, match='size mismatch'):
+            InpaintingTask('shadow', init=export, **SMALL)  # type: ignore[arg-type]
 
     def test_invalid_mode(self) -> None:
         with pytest.raises(ValueError, match='mode'):

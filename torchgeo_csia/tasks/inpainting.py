@@ -80,6 +80,26 @@ def inpainter_state(init: str, structure: str | None = None) -> dict[str, Tensor
     return model
 
 
+def init_mode(init: str) -> str | None:
+    """How the inpainter that *init* names paints (:data:`~torchgeo_csia.models.MODES`).
+
+    Args:
+        init: as :func:`inpainter_state` takes it.
+
+    Returns:
+        The mode of shipped weights or of a checkpoint (``'fill'`` for those written
+        before modes existed); ``None`` for a plain state dict, which does not say.
+
+    .. versionadded:: 0.1
+    """
+    if not os.path.isfile(init):
+        return str(inpainter_weights(init, caller='InpaintingTask').meta['mode'])
+    state: dict[str, Any] = torch.load(init, map_location='cpu', weights_only=True)
+    if 'state_dict' not in state:
+        return None
+    return str(state.get('hyper_parameters', {}).get('mode', 'fill'))
+
+
 class HoleReconstruction(Metric):
     """L1, PSNR and texture ratio of fills inside their holes, pooled over batches.
 
@@ -284,6 +304,12 @@ class InpaintingTask(BaseTask):
         )
         self.model.structure = hp['structure']
         if self.init:
+            painted = init_mode(self.init)
+            if painted not in (None, self.model.mode):
+                raise ValueError(
+                    f'init {self.init!r} paints in mode {painted!r}, but the task '
+                    f'builds mode {self.model.mode!r}: set mode: {painted}'
+                )
             self.model.load_state_dict(inpainter_state(self.init, hp['structure']))
         # channels-last convolutions are faster on GPUs (the first trainer too)
         self.model.to(memory_format=torch.channels_last)
