@@ -244,7 +244,9 @@ _INPAINTER_SCORES = {
 
 
 #: The two-sample classifier test (:mod:`torchgeo_csia.experiments.two_sample`) of the
-#: shipped inpainters through the shipped modes, on one H200 on 2026-12-01: 64 px crops
+#: inpainters through the shipped modes, on one H200 on 2026-12-01 (cloud and shadow:
+#: their fits' checkpoints, ``--painter CLASS=output/inpainter_CLASS_over/last.ckpt``,
+#: of which the shipped files are the fp16 exports; snow: the shipped file): 64 px crops
 #: centred on painted against real pixels of the class, trained on 10 train scenes and
 #: scored on 10 val scenes (balanced; 0.5 = cannot tell them apart), 512 crops of
 #: each kind, 600 classifier steps, seeds 0-2 (mean and sd). ``before``: the
@@ -303,7 +305,8 @@ def _two_sample(cls: str) -> dict[str, Any]:
     return {
         'test': 'two-sample classifier, painted against real (0.5 = indistinguishable)',
         'command': _TWO_SAMPLE_COMMAND,
-        'train_scenes': 10,
+        # real snow lies in few scenes: 6 train and 3 scoring scenes hold it
+        'train_scenes': 6 if cls == 'snow' else 10,
         'score_scenes': 3 if cls == 'snow' else 10,
         'score_split': 'val',
         'crops': 512,
@@ -463,10 +466,12 @@ _SEG_TRAINING = (
     '``--data.dict_kwargs.paths /tmp/scenes --seed_everything 0``, the two runs side '
     'by side on the one GPU (fit 366 s and 443 s), 2,000 steps of batch 32, 256 px '
     'crops of the 40 training scenes on their own grids (``grid: native``), OneCycle '
-    'lr 2e-3, bf16-mixed; the CSIA run used the shipped inpainters cloud a5379fdc, '
-    'shadow 6bfa4c9e, snow aecfbc5e (``CSIAInpainter_Weights.*_SPARCS_PHOTO``) with p '
-    '0.5, min_free 0.25, shadow painted first, as ``docs/configs/sparcs_csia.yaml`` '
-    "says. The export is the Lightning checkpoint's ``model.`` weights cast to fp16 "
+    'lr 2e-3, bf16-mixed; the CSIA run used the inpainters shipped then, cloud '
+    'a5379fdc, shadow 6bfa4c9e, snow aecfbc5e '
+    '(``CSIAInpainter_Weights.*_SPARCS_PHOTO`` at that commit; cloud and shadow have '
+    'since been replaced) with p 0.5, min_free '
+    '0.25, shadow painted first, as ``docs/configs/sparcs_csia.yaml`` said then. The '
+    "export is the Lightning checkpoint's ``model.`` weights cast to fp16 "
     'and saved with ``torch.save`` (the inline Python in '
     '``docs/reproduce/gpu_fit.sh``).'
 )
