@@ -16,7 +16,7 @@ CI = ['lint', 'typecheck', 'docs', 'tests', 'wheel']
 nox.options.sessions = CI
 
 #: What ruff checks and formats.
-SOURCES = ('torchgeo_csia', 'tests', 'noxfile.py', 'docs/conf.py')
+SOURCES = ('torchgeo_csia', 'tests', 'noxfile.py', 'docs/conf.py', 'docs/gallery')
 
 
 @nox.session(python=False)
@@ -36,9 +36,12 @@ def typecheck(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """The doctests of the docs and the HTML build, warnings as errors.
 
-    Installs the ``docs`` extra (Sphinx) first where it is missing.
+    The gallery (docs/gallery) runs during the first build, on the CPU, into the
+    ignored docs/gallery_auto. Installs the ``docs`` extra (Sphinx, the theme,
+    sphinx-gallery) first where any of it is missing.
     """
-    if importlib.util.find_spec('sphinx') is None:
+    needed = ('sphinx', 'pydata_sphinx_theme', 'sphinx_gallery')
+    if any(importlib.util.find_spec(name) is None for name in needed):
         session.run('python', '-m', 'pip', 'install', '-q', '-e', '.[docs]')
     for builder in ('doctest', 'html'):
         session.run(

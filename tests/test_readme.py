@@ -151,6 +151,17 @@ HOW: dict[str, tuple[str, str]] = {
     '--trainer.val_check_interval 10': ('sized', FIT),
     # docs/weights.rst
     'python -m torchgeo_csia.models.cards': ('run', ''),
+    # the cards' records of the GPU fits that made the inpainters painting over the
+    # ground (docs/reproduce/gpu_fit_inpainters.sh); their recipes' laptop lines run
+    **{
+        f'torchgeo fit --config docs/configs/inpainter_{c}_over.yaml '
+        '--data.dict_kwargs.paths /tmp/scenes --data.init_args.num_workers 3 '
+        '--trainer.max_time 00:00:08:30': ('name', '')
+        for c in ('cloud', 'shadow')
+    },
+    # docs/install.rst: the install itself (.ci/run installs the checkout with pip
+    # when it builds .venv)
+    'python -m pip install .': ('name', ''),
     # docs/results.rst: records of GPU and long CPU runs
     'torchgeo fit': ('name', ''),
     'torchgeo test': ('name', ''),
