@@ -22,15 +22,11 @@ import torch
 from torchgeo.datasets import stack_samples
 
 from torchgeo_csia.datasets import SPARCS
-from torchgeo_csia.datasets.synthetic import write_sample
+from torchgeo_csia.datasets.synthetic import real_or_sample, write_sample
 from torchgeo_csia.samplers import SceneRandomSampler
 
-real = os.path.join('..', '..', '..', 'shared', 'data', 'sparcs')
-if os.path.isdir(real):
-    root = real
-else:
-    root = os.path.join(tempfile.mkdtemp(), 'sending')
-    write_sample(root, count=6, size=512)
+# the real scenes where this machine has them, else a generated sample
+root = real_or_sample(os.path.join('..', '..', '..', 'shared', 'data', 'sparcs'))
 
 # %%
 # The dataset, in the seven SPARCS classes

@@ -17,14 +17,13 @@ outlined in red.
 # Quicklooks are normalised to [0, 1] (``photo / 255``), the inpainters' value range,
 # as :class:`~torchgeo_csia.datamodules.sparcs.SPARCSDataModule` does before CSIA.
 import os
-import tempfile
 
 import torch
 from torchgeo.datasets import stack_samples
 
 from torchgeo_csia.datamodules.sparcs import BatchAugmentation
 from torchgeo_csia.datasets import SPARCS
-from torchgeo_csia.datasets.synthetic import write_sample
+from torchgeo_csia.datasets.synthetic import real_or_sample
 from torchgeo_csia.experiments.demo import demo_figure
 from torchgeo_csia.samplers import SceneRandomSampler
 from torchgeo_csia.transforms import (
@@ -35,12 +34,8 @@ from torchgeo_csia.transforms import (
     RandomTransplant,
 )
 
-real = os.path.join('..', '..', '..', 'shared', 'data', 'sparcs')
-if os.path.isdir(real):
-    root = real
-else:
-    root = os.path.join(tempfile.mkdtemp(), 'sending')
-    write_sample(root, count=6, size=512)
+# the real scenes where this machine has them, else a generated sample
+root = real_or_sample(os.path.join('..', '..', '..', 'shared', 'data', 'sparcs'))
 
 ds = SPARCS(root, classes='csia', split='train')
 torch.manual_seed(0)

@@ -21,14 +21,10 @@ import torch
 import yaml
 from torchgeo.main import main
 
-from torchgeo_csia.datasets.synthetic import write_sample
+from torchgeo_csia.datasets.synthetic import real_or_sample
 
-real = os.path.join('..', '..', '..', 'shared', 'data', 'sparcs')
-if os.path.isdir(real):
-    root = real
-else:
-    root = os.path.join(tempfile.mkdtemp(), 'sending')
-    write_sample(root, count=6, size=512)
+# the real scenes where this machine has them, else a generated sample
+root = real_or_sample(os.path.join('..', '..', '..', 'shared', 'data', 'sparcs'))
 out = tempfile.mkdtemp()  # logs and checkpoints go here, not beside the scenes
 
 # %%

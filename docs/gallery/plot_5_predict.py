@@ -9,7 +9,6 @@ by 64 px, as they were scored).
 """
 
 import os
-import tempfile
 
 import matplotlib.pyplot as plt
 import torch
@@ -18,15 +17,11 @@ from torchgeo.models import get_model, get_weight
 import torchgeo_csia  # noqa: F401  (registers the weights with TorchGeo)
 from torchgeo_csia.datamodules.sparcs import SPARCSScenes
 from torchgeo_csia.datasets import SPARCS
-from torchgeo_csia.datasets.synthetic import write_sample
+from torchgeo_csia.datasets.synthetic import real_or_sample
 from torchgeo_csia.tasks.segmentation import sliding_window
 
-real = os.path.join('..', '..', '..', 'shared', 'data', 'sparcs')
-if os.path.isdir(real):
-    root = real
-else:
-    root = os.path.join(tempfile.mkdtemp(), 'sending')
-    write_sample(root, count=6, size=512)
+# the real scenes where this machine has them, else a generated sample
+root = real_or_sample(os.path.join('..', '..', '..', 'shared', 'data', 'sparcs'))
 
 # %%
 # One test scene, whole

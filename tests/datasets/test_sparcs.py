@@ -34,7 +34,11 @@ from torchgeo.samplers import (
 
 import torchgeo_csia.datasets.sparcs as sparcs_module
 from torchgeo_csia.datasets import IGNORE_INDEX, SPARCS
-from torchgeo_csia.datasets.synthetic import default_scenes, write_scene
+from torchgeo_csia.datasets.synthetic import (
+    default_scenes,
+    real_or_sample,
+    write_scene,
+)
 from torchgeo_csia.samplers import SceneGriddedSampler, SceneRandomSampler
 
 from ..conftest import DATA, REAL_OSU
@@ -834,3 +838,13 @@ def test_read_labels(layout: str) -> None:
             assert np.array_equal(codes, np.asarray(f))
     with pytest.raises(KeyError, match='not in this dataset'):
         csia.read_labels('LC80000002000001LGN00_01')
+
+
+def test_real_or_sample(tmp_path: Path) -> None:
+    real = tmp_path / 'sending'
+    real.mkdir()
+    assert real_or_sample(str(real)) == str(real)  # nothing written into it
+    assert not list(real.iterdir())
+    generated = real_or_sample(str(tmp_path / 'missing'), count=2, size=64)
+    assert not (tmp_path / 'missing').exists()
+    assert len(SPARCS(generated).index) == 2

@@ -13,6 +13,7 @@ sample and the benchmarks; it is no substitute for the real data.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -332,3 +333,26 @@ def write_sample(
     for i, scene in enumerate(scenes):
         write_scene(root, scene, size=size, layout=layout, seed=seed + i)
     return scenes
+
+
+def real_or_sample(real: str, count: int = 6, size: int = 512) -> str:
+    """*real* if that folder exists, else a generated sample in a new temporary folder.
+
+    For examples that run on the real scenes where a machine has them and on generated
+    ones elsewhere; the sample is written beside nothing of the user's.
+
+    Args:
+        real: the folder of the real SPARCS scenes (e.g. ``sending``).
+        count: scenes of the generated sample.
+        size: their height and width in pixels.
+
+    Returns:
+        The folder to read.
+
+    .. versionadded:: 0.1
+    """
+    if os.path.isdir(real):
+        return real
+    root = os.path.join(tempfile.mkdtemp(), 'sending')
+    write_sample(root, count=count, size=size)
+    return root
