@@ -191,11 +191,18 @@ def test_paint_order(shadow_first: bool, order: list[int]) -> None:
 
 
 def test_autocast_bf16_and_zeroed_hole_mode() -> None:
-    aug = RandomSnow(tiny(2, hole_channel=False), p=1.0, autocast=torch.bfloat16)
+    net = tiny(2, hole_channel=False)
+    aug = RandomSnow(net, p=1.0, autocast=torch.bfloat16)
     image, mask = torch.rand(2, 2, 32, 32), torch.zeros(2, 32, 32, dtype=torch.long)
+    torch.manual_seed(0)
     out_image, out_mask = aug(image, mask)
     assert out_image.dtype == torch.float32 and torch.isfinite(out_image).all()
     assert (out_mask == 2).any()
+    # on the CPU the network runs in fp32 whatever autocast says (bf16 is slower
+    # there): the same output as without autocast
+    torch.manual_seed(0)
+    plain, _ = RandomSnow(net, p=1.0)(image, mask)
+    assert torch.equal(out_image, plain)
 
 
 def test_output_feeds_autograd() -> None:

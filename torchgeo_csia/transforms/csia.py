@@ -258,7 +258,9 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
             (:class:`~torchgeo_csia.models.Inpainter`, weights or their name).
         source: structure shapes (:class:`~.sources.StructureSource`,
             ``'procedural'``, ``'sparcs'`` or ``None``).
-        autocast: run the networks under autocast in this dtype, or ``None``.
+        autocast: run the networks under autocast in this dtype on an accelerator,
+            or ``None``; on the CPU they always run in fp32 (autocast is slower
+            there).
         max_selected: the most samples one call changes (default: from *p* and the
             batch size, :meth:`capacity`).
         cuda_graphs: on CUDA, replay the networks as CUDA graphs.
@@ -599,7 +601,8 @@ def _forward(
 ) -> Tensor:
     """One forward pass of *net* under *autocast*."""
     x = image.contiguous(memory_format=torch.channels_last) if channels_last else image
-    if autocast is None:
+    # on the CPU, bf16 autocast made the shipped inpainters many times slower than fp32
+    if autocast is None or image.device.type == 'cpu':
         out: Tensor = net(x, hole)
         return out
     # no weight-cast cache: a CUDA graph must not keep casts the cache frees
@@ -771,7 +774,8 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
         cloud_height: range of cloud heights in metres for ``'sun'``.
         shift: range of shadow distances in pixels for ``'random'``.
         pixel_size: metres per pixel.
-        autocast: run the networks under autocast in this dtype (``torch.bfloat16``).
+        autocast: run the networks under autocast in this dtype (``torch.bfloat16``)
+            on an accelerator; on the CPU they run in fp32.
         shadow_first: paint the shadow before the cloud (``False``: the cloud first,
             so the shadow inpainter sees it).
         max_selected: the most samples one call changes (default: from *p* and
@@ -890,7 +894,8 @@ class RandomSnow(CSIAAugmentationBase):
         p: probability for each sample to be augmented (when eligible).
         source: structure shapes, as in :class:`RandomCloudShadow`.
         min_free: share of background pixels that makes a patch eligible.
-        autocast: autocast dtype for the network.
+        autocast: autocast dtype for the network on an accelerator (the CPU runs
+            fp32).
         max_selected: the most samples one call changes (default: from *p* and
             the batch size, :meth:`capacity`).
         cuda_graphs: on CUDA, replay the networks as CUDA graphs.
@@ -1006,7 +1011,8 @@ class RandomShadowForClouds(_ShadowGeometry, _Shifted):
         cloud_height: range of cloud heights in metres for ``'sun'``.
         shift: range of shadow distances in pixels for ``'random'``.
         pixel_size: metres per pixel.
-        autocast: autocast dtype for the network.
+        autocast: autocast dtype for the network on an accelerator (the CPU runs
+            fp32).
         max_selected: the most samples one call changes (default: from *p* and
             the batch size, :meth:`capacity`).
         cuda_graphs: on CUDA, replay the networks as CUDA graphs.
