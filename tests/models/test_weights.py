@@ -406,6 +406,17 @@ def test_docs_table_matches_meta() -> None:
     assert replace_table(text) == text
     for m in ALL:
         assert Path(m.meta['file']).name in text
+    # the summary in TorchGeo's columns comes first, one row per weight with its score
+    summary = weights_table().split('The cards in full:')[0]
+    assert '- Channels' in summary and '- License' in summary
+    for m in ALL:
+        row = summary.split(f'* - ``{m}``')[1].split('* -')[0]
+        if isinstance(m, CSIAInpainter_Weights):
+            accuracy = m.meta['scores']['two_sample']['accuracy']
+            assert f'two-sample accuracy {accuracy:.3f}' in row
+            assert '3 + hole mask' in row
+        else:
+            assert f'val mIoU {m.meta["scores"]["val"]["mean"]:.4f}' in row
 
 
 def test_inpainter_hole_shapes() -> None:

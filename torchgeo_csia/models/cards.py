@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from ..constants import CLASSES
-from .weights import CSIAInpainter_Weights, CSIAWeightsEnum, shipped_weights
+from .weights import (
+    PACK_TRAINER_COMMIT,
+    CSIAInpainter_Weights,
+    CSIAWeightsEnum,
+    shipped_weights,
+)
 
 #: the comments around the table in the docs page
 BEGIN = '.. weights-table-begin (generated: python -m torchgeo_csia.models.cards)'
@@ -135,24 +140,73 @@ def _row(member: CSIAWeightsEnum) -> tuple[str, ...]:
     return (f'``{member}``', data, bands, arch, file, produced, score)
 
 
+#: the columns of the summary, as TorchGeo's weights tables (``docs/api/weights``)
+_SUMMARY_HEADER = (
+    'Weight',
+    'Channels',
+    'Task',
+    'Source',
+    'Citation',
+    'License',
+    'Scores',
+)
+
+
+def _summary_row(member: CSIAWeightsEnum) -> tuple[str, ...]:
+    meta: dict[str, Any] = member.meta
+    channels = str(len(meta['bands']))
+    if 'class' in meta:
+        channels += ' + hole mask'
+    if isinstance(member, CSIAInpainter_Weights):
+        task = f'inpainting: {meta["class"]} ({meta["mode"]})'
+        two = meta['scores']['two_sample']
+        score = (
+            f'two-sample accuracy {two["accuracy"]:.3f} +- {two["sd"]:.3f} '
+            '(0.5 = indistinguishable from real)'
+        )
+    else:
+        task = 'segmentation: 4 classes'
+        val, test = meta['scores']['val'], meta['scores']['test']
+        score = (
+            f'val mIoU {val["mean"]:.4f}, shadow {val["shadow"]:.4f}; test mIoU '
+            f'{test["mean"]:.4f}, shadow {test["shadow"]:.4f}'
+        )
+    if 'config' in meta:
+        source = f'``torchgeo fit``, ``{meta["config"]}`` at {meta["commit"]}'
+    else:
+        source = f'the removed pack trainer, at {PACK_TRAINER_COMMIT}'
+    citation = f'`CSIA <{meta["publication"]}>`__'
+    return (f'``{member}``', channels, task, source, citation, meta['license'], score)
+
+
+def _list_table(rows: list[tuple[str, ...]], widths: str) -> list[str]:
+    lines = ['.. list-table::', '   :header-rows: 1', f'   :widths: {widths}', '']
+    for row in rows:
+        lines.append(f'   * - {row[0]}')
+        lines += [f'     - {cell}' for cell in row[1:]]
+    return lines
+
+
 def weights_table() -> str:
-    """The RST list-table of every shipped weight, with the comments around it.
+    """The RST tables of every shipped weight, with the comments around them.
+
+    First a summary in the columns of TorchGeo's weights tables, then every card.
 
     Returns:
         The text, one line per line of RST, ending with a newline.
     """
-    rows = [_HEADER, *(_row(m) for m in shipped_weights())]
+    members = shipped_weights()
+    summary = [_SUMMARY_HEADER, *(_summary_row(m) for m in members)]
+    cards = [_HEADER, *(_row(m) for m in members)]
     lines = [
         BEGIN,
         '',
-        '.. list-table::',
-        '   :header-rows: 1',
-        '   :widths: 14 10 8 12 14 26 16',
+        *_list_table(summary, '16 6 12 22 8 8 28'),
         '',
+        'The cards in full:',
+        '',
+        *_list_table(cards, '14 10 8 12 14 26 16'),
     ]
-    for row in rows:
-        lines.append(f'   * - {row[0]}')
-        lines += [f'     - {cell}' for cell in row[1:]]
     return '\n'.join([*lines, '', END]) + '\n'
 
 
