@@ -376,17 +376,16 @@ def _inpainter_meta(cls: str) -> dict[str, Any]:
 OVER_COMMIT = 'e7a0360'
 #: their fits (side by side in one call, docs/results/inpainters-fit-h200-2026-12-01.md)
 _OVER_FIT = {
-    'cloud': {'seconds': 384, 'exported': '927f2e1a'},
-    'shadow': {'seconds': 382, 'exported': 'b7246121'},
+    'cloud': {'steps': 2396, 'seconds': 384, 'exported': '927f2e1a'},
+    'shadow': {'steps': 2395, 'seconds': 382, 'exported': 'b7246121'},
 }
-_OVER_STEPS = {'cloud': 2396, 'shadow': 2395}
 
 
 def _over_meta(cls: str) -> dict[str, Any]:
     """The card of an inpainter that paints over the ground, from ``torchgeo fit``."""
     config = f'docs/configs/inpainter_{cls}_over.yaml'
     fit = _OVER_FIT[cls]
-    steps = _OVER_STEPS[cls]
+    steps = fit['steps']
     return {
         **_common_inpainter_meta(cls),
         'mode': 'over',

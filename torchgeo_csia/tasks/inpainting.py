@@ -35,7 +35,9 @@ from ..transforms.structures import dilate, paste, swap_context
 EMA_KEY = 'ema'
 
 
-def inpainter_state(init: str, structure: str | None = None) -> dict[str, Tensor]:
+def inpainter_state(
+    init: str, structure: str | None = None, mode: str | None = None
+) -> dict[str, Tensor]:
     """The inpainter weights that *init* names.
 
     Args:
@@ -46,22 +48,27 @@ def inpainter_state(init: str, structure: str | None = None) -> dict[str, Tensor
             (``'CLOUD_SPARCS_PHOTO'``, ``'CSIAInpainter_Weights.CLOUD_SPARCS_PHOTO'``).
         structure: the class the weights must paint, where that is recorded
             (shipped weights, checkpoints); ``None``: any.
+        mode: how the weights must paint (:data:`~torchgeo_csia.models.MODES`),
+            where that is recorded (shipped weights; checkpoints, ``'fill'`` for
+            those written before modes existed); ``None``: any.
 
     Returns:
         The inpainter's state dict (on the CPU).
 
     Raises:
-        ValueError: If the weights paint another class or the checkpoint holds
-            no inpainter.
+        ValueError: If the weights paint another class or in another mode, or the
+            checkpoint holds no inpainter.
 
     .. versionadded:: 0.1
     """
     if not os.path.isfile(init):
         member = inpainter_weights(init, structure, caller='InpaintingTask')
+        _check_mode(init, member.meta['mode'], mode)
         return member.get_state_dict(map_location='cpu')
     state: dict[str, Any] = torch.load(init, map_location='cpu', weights_only=True)
-    if 'state_dict' not in state:  # a plain state dict
+    if 'state_dict' not in state:  # a plain state dict: its mode is not recorded
         return state
+    _check_mode(init, state.get('hyper_parameters', {}).get('mode', 'fill'), mode)
     painted = state.get('hyper_parameters', {}).get('structure')
     if structure is not None and painted not in (None, structure):
         raise ValueError(f'{init} trained a {painted} inpainter, not {structure}')
@@ -80,24 +87,12 @@ def inpainter_state(init: str, structure: str | None = None) -> dict[str, Tensor
     return model
 
 
-def init_mode(init: str) -> str | None:
-    """How the inpainter that *init* names paints (:data:`~torchgeo_csia.models.MODES`).
-
-    Args:
-        init: as :func:`inpainter_state` takes it.
-
-    Returns:
-        The mode of shipped weights or of a checkpoint (``'fill'`` for those written
-        before modes existed); ``None`` for a plain state dict, which does not say.
-
-    .. versionadded:: 0.1
-    """
-    if not os.path.isfile(init):
-        return str(inpainter_weights(init, caller='InpaintingTask').meta['mode'])
-    state: dict[str, Any] = torch.load(init, map_location='cpu', weights_only=True)
-    if 'state_dict' not in state:
-        return None
-    return str(state.get('hyper_parameters', {}).get('mode', 'fill'))
+def _check_mode(init: str, painted: str, mode: str | None) -> None:
+    if mode is not None and painted != mode:
+        raise ValueError(
+            f'init {init!r} paints in mode {painted!r}, not {mode!r}: set mode: '
+            f'{painted}'
+        )
 
 
 class HoleReconstruction(Metric):
@@ -304,13 +299,8 @@ class InpaintingTask(BaseTask):
         )
         self.model.structure = hp['structure']
         if self.init:
-            painted = init_mode(self.init)
-            if painted not in (None, self.model.mode):
-                raise ValueError(
-                    f'init {self.init!r} paints in mode {painted!r}, but the task '
-                    f'builds mode {self.model.mode!r}: set mode: {painted}'
-                )
-            self.model.load_state_dict(inpainter_state(self.init, hp['structure']))
+            state = inpainter_state(self.init, hp['structure'], self.model.mode)
+            self.model.load_state_dict(state)
         # channels-last convolutions are faster on GPUs (the first trainer too)
         self.model.to(memory_format=torch.channels_last)
         self.critic = (
