@@ -163,6 +163,8 @@ HOW: dict[str, tuple[str, str]] = {
     # when it builds .venv)
     'python -m pip install .': ('name', ''),
     # docs/results.rst: records of GPU and long CPU runs
+    'python -m torchgeo_csia.experiments.ablation '
+    'docs/results/ablation-h200-2026-12-01': ('run', ''),
     'torchgeo fit': ('name', ''),
     'torchgeo test': ('name', ''),
 }

@@ -338,3 +338,21 @@ def test_script_runs_rows_and_the_table_reads_them(tmp_path: Path) -> None:
     fit = (out / 'metrics/base_s0/fit/metrics.csv').read_text()
     assert 'ClasswiseJaccardIndex_shadow' in next(iter(parse_curve(fit).values()))
     assert '| transplant_s0 |' in ablation.curves(out)
+
+
+# ---------------------------------------------------------------- the records
+@pytest.mark.parametrize(
+    'record', sorted((ROOT / 'docs' / 'results').glob('ablation-*.md')), ids=str
+)
+def test_recorded_ablation_tables_match_their_metrics(record: Path) -> None:
+    """Each ablation record quotes the table its committed metrics give."""
+    runs = collect(record.with_suffix(''))
+    assert runs, f'no metrics beside {record}'
+    text = record.read_text()
+    for split in ablation.SPLITS:
+        table = ablation.format_table(
+            ablation_table(runs, split), split if split == 'val' else ''
+        )
+        # the rows (the title lines differ: test's says it is reported once)
+        body = [line for line in table.splitlines() if line.startswith('| ')]
+        assert all(line in text for line in body), f'{record}: {split} rows differ'
