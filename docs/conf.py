@@ -38,6 +38,8 @@ html_theme_options = {
     'footer_end': [],
 }
 html_sidebars = {'**': []}  # one column of text, the page's contents on the right
+html_static_path = ['_static']
+html_css_files = ['csia.css']
 
 # -- intersphinx -------------------------------------------------------------------
 # Each project's inventory is fetched from its site when it can be; where the build

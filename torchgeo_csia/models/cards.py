@@ -180,7 +180,14 @@ def _summary_row(member: CSIAWeightsEnum) -> tuple[str, ...]:
 
 
 def _list_table(rows: list[tuple[str, ...]], widths: str) -> list[str]:
-    lines = ['.. list-table::', '   :header-rows: 1', f'   :widths: {widths}', '']
+    # the class keeps long file names and hashes inside the page (docs/_static)
+    lines = [
+        '.. list-table::',
+        '   :header-rows: 1',
+        f'   :widths: {widths}',
+        '   :class: weights-table',
+        '',
+    ]
     for row in rows:
         lines.append(f'   * - {row[0]}')
         lines += [f'     - {cell}' for cell in row[1:]]
