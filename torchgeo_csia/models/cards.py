@@ -180,7 +180,7 @@ def _summary_row(member: CSIAWeightsEnum) -> tuple[str, ...]:
 
 
 def _list_table(rows: list[tuple[str, ...]], widths: str) -> list[str]:
-    # the class keeps long file names and hashes inside the page (docs/_static)
+    # its class keeps long file names and hashes inside the page (docs/_static)
     lines = [
         '.. list-table::',
         '   :header-rows: 1',
