@@ -45,7 +45,7 @@ for ax, split in zip(axes, ('val', 'test'), strict=True):
     ax.set_xticks(range(len(columns)), columns, rotation=30)
     ax.set_title(split)
 axes[0].set_ylabel('IoU difference to BASE')
-axes[0].legend(loc='lower left', fontsize=8)
+axes[1].legend(loc='lower right', fontsize=8)  # test's lower half is empty
 fig.tight_layout()
 
 # %%
