@@ -258,6 +258,9 @@ def test_rows_hold_what_they_say() -> None:
     ]:
         assert _modes(name) == [all_modes[mode]]
     assert _modes('base') == []
+    # csia_all's painting, labels only where it shows
+    seen = [(m, {**a, 'min_change': 0.1}) for m, a in all_modes]
+    assert _modes('csia_all_seen') == seen
     reach = _modes('csia_authors_reach')
     assert [m for m, _ in reach] == [m for m, _ in all_modes]
     assert [a.get('min_free') for _, a in reach] == [1.0, None, 1.0]

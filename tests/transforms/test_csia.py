@@ -59,6 +59,10 @@ MODES: dict[str, Callable[[int, float], CSIAAugmentationBase]] = {
     'snow': lambda c, p: RandomSnow(tiny(c), p=p),
     'snow_background': lambda c, p: RandomSnow(tiny(c, margin=2), p=p, min_free=0.0),
     'shadow_for_clouds': lambda c, p: RandomShadowForClouds(tiny(c, margin=1), p=p),
+    # labels only where the painting shows (the others take the ignore index)
+    'cloud_shadow_seen': lambda c, p: RandomCloudShadow(
+        tiny(c), tiny(c), p=p, min_change=0.1
+    ),
     'copy_paste': lambda c, p: RandomCopyPaste('cloud', p=p),
     'transplant': lambda c, p: RandomTransplant('cloud_shadow', p=p),
     'transplant_bg_snow': lambda c, p: RandomTransplant(
@@ -671,3 +675,62 @@ def test_transplant_documents_its_steps() -> None:
     doc = RandomTransplant.__doc__ or ''
     assert '[Belyakov2025]_' in doc and '\n        1. ' in doc
     assert 'versionadded' in doc and '>>> ' in doc
+
+
+# -- min_change: labels only where the painting shows ----------------------------------
+class _Constant(nn.Module):
+    """A fill of one value per band (the hole channel ignored)."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.value = value
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.full_like(x[:, :-1], self.value)
+
+
+def _snow(value: float, min_change: float) -> RandomSnow:
+    return RandomSnow(
+        Inpainter(_Constant(value), 3), p=1.0, min_free=0.0, min_change=min_change
+    )
+
+
+def test_min_change_ignores_what_does_not_show() -> None:
+    # ground at 0.5: a fill of 0.52 changes it by 4 %, a fill of 0.9 by 80 %
+    image = torch.full((2, 3, 32, 32), 0.5)
+    image[1, :, :, 16:] = 0.52  # on the right of sample 1 the fill of 0.52 is exact
+    mask = torch.zeros(2, 32, 32, dtype=torch.long)
+    torch.manual_seed(0)
+    faint_image, faint = _snow(0.52, 0.1)(image, mask)
+    torch.manual_seed(0)
+    plain_image, plain = _snow(0.52, 0.0)(image, mask)
+    # the same painting; the label where it shows, the ignore index where not
+    assert torch.equal(faint_image, plain_image)
+    painted = plain == 2
+    assert painted.any()
+    assert (faint[painted] == 255).all()
+    assert torch.equal(faint[~painted], plain[~painted])
+    torch.manual_seed(0)
+    _, bright = _snow(0.9, 0.1)(image, mask)
+    assert torch.equal(bright, plain)
+
+
+def test_min_change_labels_need_the_image() -> None:
+    aug = _snow(0.9, 0.1)
+    image = torch.full((2, 3, 32, 32), 0.5)
+    mask = torch.zeros(2, 32, 32, dtype=torch.long)
+    # the mask first in data_keys: the image is still transformed first
+    out_mask, out_image = aug(mask, image, data_keys=['mask', 'input'])
+    assert (out_mask == 2).any() and out_image.shape == image.shape
+    # the mask replayed alone with the call's params agrees
+    assert torch.equal(aug(mask, params=aug.last_params, data_keys=['mask']), out_mask)
+    # params drawn without the image cannot say what shows
+    params = {k: v for k, v in aug.last_params.items() if k != 'unseen'}
+    with pytest.raises(ValueError, match='min_change'):
+        aug(mask, params=params, data_keys=['mask'])
+
+
+@pytest.mark.parametrize('value', [-0.1, -1.0])
+def test_min_change_must_not_be_negative(value: float) -> None:
+    with pytest.raises(ValueError, match='min_change'):
+        _snow(0.9, value)

@@ -22,6 +22,7 @@ from torchgeo_csia.transforms.structures import (
     shadow_offsets,
     shift,
     transplant,
+    unseen,
 )
 
 LABELS = [BACKGROUND, SHADOW, SNOW, CLOUD, 255]
@@ -222,3 +223,16 @@ def test_transplant_guard_keeps_the_ring_to_clear_ground() -> None:
     guard = transplant_guard(labels, src, (0,), (3, 1))
     expected = torch.tensor([[[True, False, True], [True, False, False]]])
     assert torch.equal(guard, expected)
+
+
+def test_unseen_by_hand() -> None:
+    before = torch.tensor([0.5, 0.5, 0.01, 0.5]).reshape(1, 1, 1, 4).expand(1, 3, 1, 4)
+    after = torch.tensor([0.52, 0.3, 0.015, 0.5]).reshape(1, 1, 1, 4).expand(1, 3, 1, 4)
+    # 4 % and 40 % of 0.5; 0.005 against the floor 0.02 (25 %); no change at all
+    assert unseen(before, after, 0.1).tolist() == [[[True, False, False, True]]]
+    assert unseen(before, after, 0.0).tolist() == [[[False] * 4]]
+    # the mean over bands decides: one band brighter, one darker, by the same
+    mixed = before.clone()
+    mixed[0, 0] += 0.3
+    mixed[0, 1] -= 0.3
+    assert unseen(before, mixed, 0.1).all()

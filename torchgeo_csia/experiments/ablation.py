@@ -71,6 +71,7 @@ ROWS: tuple[str, ...] = (
     'csia_shadow_for_clouds',
     'csia_snow',
     'csia_all',
+    'csia_all_seen',
     'plasma',
     'csia_authors_reach',
 )

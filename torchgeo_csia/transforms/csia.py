@@ -99,6 +99,7 @@ from .structures import (
     shift,
     transplant,
     transplant_guard,
+    unseen,
 )
 
 #: class index by name: :data:`torchgeo_csia.constants.CLASS_INDEX` (kept as an alias)
@@ -244,7 +245,10 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
     3. fill each structure's region (the structure grown by its network's margin)
        with its inpainter, batched over the selected samples, under
        :func:`torch.inference_mode`, and paste the fill there only;
-    4. write the structures' classes into the mask.
+    4. write the structures' classes into the mask; with *min_change* > 0, the
+       relabelled pixels whose brightness the painting changed by less than that
+       share (:func:`~.structures.unseen`) take the ignore index instead, so the
+       loss skips structure labels the image does not show.
 
     The parameters of the latest call are :attr:`last_params`; passing them back as
     ``params=`` replays the call. It subclasses
@@ -264,10 +268,15 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
         max_selected: the most samples one call changes (default: from *p* and the
             batch size, :meth:`capacity`).
         cuda_graphs: on CUDA, replay the networks as CUDA graphs.
+        min_change: relabelled pixels that the painting changed by less than this
+            share of their brightness get the ignore index (``0``: none; then the
+            image and mask may be transformed apart, else the mask needs the
+            parameters of a call that transformed the image).
 
     Raises:
-        ValueError: If *p* is outside [0, 1], *max_selected* is negative, an
-            inpainter paints another class or *source* is an unknown name.
+        ValueError: If *p* is outside [0, 1], *max_selected* or *min_change* is
+            negative, an inpainter paints another class or *source* is an unknown
+            name.
         TypeError: If an inpainter is neither a network nor weights, or *autocast*
             is not a dtype.
 
@@ -294,8 +303,12 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
         autocast: torch.dtype | None,
         max_selected: int | None = None,
         cuda_graphs: bool = True,
+        min_change: float = 0.0,
     ) -> None:
         CSIA_CHECK(0.0 <= p <= 1.0, lambda: f'p must be in [0, 1], got {p}')
+        CSIA_CHECK(
+            min_change >= 0.0, lambda: f'min_change must be >= 0, got {min_change}'
+        )
         CSIA_CHECK(
             max_selected is None or max_selected >= 0,
             lambda: f'max_selected must be >= 0, got {max_selected}',
@@ -319,6 +332,7 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
         self._checked = False
         self.max_selected = max_selected
         self.cuda_graphs = cuda_graphs
+        self.min_change = float(min_change)
         self._graphs: dict[tuple[Any, ...], _GraphedFill] = {}
 
     @property
@@ -337,7 +351,9 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
           per slot; ``paint``: the same grown by the networks' margins, where the
           image changes;
         * ``shadow_shift`` or ``shift``: ``K x 2`` (dy, dx) of moved structures,
-          for the modes that move one.
+          for the modes that move one;
+        * ``unseen``: ``K x H x W``, with *min_change* > 0, the pixels the painting
+          barely changed (written when the image is transformed).
 
         Raises:
             RuntimeError: Before the first call.
@@ -520,17 +536,22 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
         if 'indices' not in params:
             params = self.params_from_input(*input, data_keys=keys, params=params)
         self._params = params
-        outputs: list[Tensor] = []
-        for x, key in zip(input, keys, strict=False):
-            if key == DataKey.INPUT:
-                outputs.append(self.transform_image(x, params))
-            elif key == DataKey.MASK:
-                outputs.append(self.transform_labels(x, params))
-            else:
+        for key in keys:
+            if key not in (DataKey.INPUT, DataKey.MASK):
                 raise NotImplementedError(
                     f'{type(self).__name__} takes images and masks only'
                 )
-        return outputs[0] if len(outputs) == 1 else outputs
+        # the image first: with min_change its painting decides the mask's labels
+        order = sorted(range(len(keys)), key=lambda i: keys[i] != DataKey.INPUT)
+        outputs: dict[int, Tensor] = {}
+        for i in order:
+            x = input[i]
+            if keys[i] == DataKey.INPUT:
+                outputs[i] = self.transform_image(x, params)
+            else:
+                outputs[i] = self.transform_labels(x, params)
+        out = [outputs[i] for i in range(len(keys))]
+        return out[0] if len(out) == 1 else out
 
     # -- applying the parameters ----------------------------------------------------
 
@@ -575,20 +596,38 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
         slots = params['indices'].to(image.device)
         if len(slots) == 0:  # p = 0: a fixed count, known without the device
             return image
-        sub = image[slots]
+        before = sub = image[slots]
         for cls, hole in zip(params['classes'].tolist(), params['paint'], strict=False):
             sub = self.fill(sub, cls, hole.to(image.device), params)
+        self._mark_unseen(before, sub, params)
         return image.index_put((slots,), sub)
+
+    def _mark_unseen(
+        self, before: Tensor, after: Tensor, params: dict[str, Tensor]
+    ) -> None:
+        """Keep in *params* the pixels the painting barely changed (*min_change*)."""
+        if self.min_change > 0:
+            params['unseen'] = unseen(before, after, self.min_change)
 
     def transform_labels(self, mask: Tensor, params: dict[str, Tensor]) -> Tensor:
         """Apply drawn parameters to a mask (not modified), keeping dtype and shape."""
         slots = params['indices'].to(mask.device)
         if len(slots) == 0:
             return mask
-        sub = mask[slots]
+        sub = old = mask[slots]
         for cls, hole in zip(params['classes'].tolist(), params['holes'], strict=False):
             h = hole.to(mask.device)
             sub = torch.where(h[:, None] if sub.ndim == 4 else h, cls, sub)
+        if self.min_change > 0:
+            CSIA_CHECK(
+                'unseen' in params,
+                f'{type(self).__name__} with min_change > 0 labels by what the '
+                'painting changed: transform the image with the mask, or pass the '
+                'params of a call that did',
+            )
+            hidden = params['unseen'].to(mask.device)
+            hidden = hidden[:, None] if sub.ndim == 4 else hidden
+            sub = torch.where(hidden & (sub != old), IGNORE_INDEX, sub)
         return mask.index_put((slots,), sub)
 
 
@@ -755,7 +794,9 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
            shadow inpainter that sees the new (often thin-looking) cloud paints a
            faint shadow, which a segmenter takes for ground (docs/results.rst,
            realism); ``shadow_first=False`` paints the cloud first.
-        6. The mask takes shadow (1) and cloud (3) where they were painted.
+        6. The mask takes shadow (1) and cloud (3) where they were painted, or
+           the ignore index instead where the painting changed the brightness by
+           less than *min_change* (it does not show there).
 
     Args:
         cloud: cloud inpainter (:class:`~torchgeo_csia.models.Inpainter` or weights).
@@ -781,6 +822,9 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
         max_selected: the most samples one call changes (default: from *p* and
             the batch size, :meth:`capacity`).
         cuda_graphs: on CUDA, replay the networks as CUDA graphs.
+        min_change: relabelled pixels that the painting changed by less than this
+            share of their brightness get the ignore index (default 0: none), as
+            :class:`CSIAAugmentationBase`.
 
     Raises:
         ValueError: If an argument is out of its range, *allowed* names cloud or
@@ -827,6 +871,7 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
         shadow_first: bool = True,
         max_selected: int | None = None,
         cuda_graphs: bool = True,
+        min_change: float = 0.0,
     ) -> None:
         """Initialize the augmentation."""
         super().__init__(
@@ -836,6 +881,7 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
             autocast,
             max_selected,
             cuda_graphs,
+            min_change,
         )
         self.shadow_first = shadow_first
         self.allowed = _check_allowed(allowed)
@@ -887,7 +933,9 @@ class RandomSnow(CSIAAugmentationBase):
            to the patch's background pixels.
         3. The snow inpainter fills the shape grown by its network's margin, and
            the fill is pasted there only.
-        4. The mask takes snow (2) on the shape.
+        4. The mask takes snow (2) on the shape, or the ignore index instead where
+           the painting changed the brightness by less than *min_change* (it does
+           not show there).
 
     Args:
         snow: snow inpainter.
@@ -899,6 +947,9 @@ class RandomSnow(CSIAAugmentationBase):
         max_selected: the most samples one call changes (default: from *p* and
             the batch size, :meth:`capacity`).
         cuda_graphs: on CUDA, replay the networks as CUDA graphs.
+        min_change: relabelled pixels that the painting changed by less than this
+            share of their brightness get the ignore index (default 0: none), as
+            :class:`CSIAAugmentationBase`.
 
     Raises:
         ValueError: If *p* or *min_free* is outside [0, 1], or the inpainter
@@ -935,9 +986,12 @@ class RandomSnow(CSIAAugmentationBase):
         autocast: torch.dtype | None = None,
         max_selected: int | None = None,
         cuda_graphs: bool = True,
+        min_change: float = 0.0,
     ) -> None:
         """Initialize the augmentation."""
-        super().__init__(p, {SNOW: snow}, source, autocast, max_selected, cuda_graphs)
+        super().__init__(
+            p, {SNOW: snow}, source, autocast, max_selected, cuda_graphs, min_change
+        )
         self.min_free = _check_fraction('min_free', min_free)
 
     def eligible(self, labels: Tensor) -> Tensor:
@@ -1001,7 +1055,9 @@ class RandomShadowForClouds(_ShadowGeometry, _Shifted):
         3. The moved mask is limited to the pixels a shadow may take.
         4. The shadow inpainter fills it, grown by its network's margin, and the
            fill is pasted there only.
-        5. The mask takes shadow (1) there.
+        5. The mask takes shadow (1) there, or the ignore index instead where
+           the painting changed the brightness by less than *min_change* (it does
+           not show there).
 
     Args:
         shadow: shadow inpainter.
@@ -1016,6 +1072,9 @@ class RandomShadowForClouds(_ShadowGeometry, _Shifted):
         max_selected: the most samples one call changes (default: from *p* and
             the batch size, :meth:`capacity`).
         cuda_graphs: on CUDA, replay the networks as CUDA graphs.
+        min_change: relabelled pixels that the painting changed by less than this
+            share of their brightness get the ignore index (default 0: none), as
+            :class:`CSIAAugmentationBase`.
 
     Raises:
         ValueError: If an argument is out of its range, *shadow_mode* is unknown,
@@ -1056,9 +1115,12 @@ class RandomShadowForClouds(_ShadowGeometry, _Shifted):
         autocast: torch.dtype | None = None,
         max_selected: int | None = None,
         cuda_graphs: bool = True,
+        min_change: float = 0.0,
     ) -> None:
         """Initialize the augmentation."""
-        super().__init__(p, {SHADOW: shadow}, None, autocast, max_selected, cuda_graphs)
+        super().__init__(
+            p, {SHADOW: shadow}, None, autocast, max_selected, cuda_graphs, min_change
+        )
         self.max_cloud = _check_fraction('max_cloud', max_cloud)
         self.set_geometry(
             ('sun', 'random'), shadow_mode, cloud_height, shift, pixel_size

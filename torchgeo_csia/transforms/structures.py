@@ -374,6 +374,28 @@ def paste(
     return torch.where(hole[:, None], filled.clamp(low, high).to(image.dtype), image)
 
 
+def unseen(before: Tensor, after: Tensor, min_change: float) -> Tensor:
+    """Pixels a painting barely changed: brightness moved by under *min_change*.
+
+    Brightness is the mean over bands; the change is relative to the brightness
+    before (at least 0.02, so near-black ground does not make every change count).
+    A structure painted there does not show, so a label for it would teach a
+    segmenter to see one where the image holds none.
+
+    Args:
+        before: ``B x C x H x W`` image before painting.
+        after: ``B x C x H x W`` image after painting.
+        min_change: the smallest relative change that counts as seen, >= 0.
+
+    Returns:
+        ``B x H x W`` boolean (all ``False`` for ``min_change == 0``).
+
+    .. versionadded:: 0.1
+    """
+    b0, b1 = before.mean(1), after.mean(1)
+    return (b1 - b0).abs() < min_change * b0.clamp_min(0.02)
+
+
 def swap_context(
     image: Tensor, structure: Tensor, ground: Tensor, share: float
 ) -> Tensor:
