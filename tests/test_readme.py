@@ -165,6 +165,10 @@ HOW: dict[str, tuple[str, str]] = {
     # docs/results.rst: records of GPU and long CPU runs
     'python -m torchgeo_csia.experiments.ablation '
     'docs/results/ablation-h200-2026-12-01': ('run', ''),
+    'python -m torchgeo_csia.experiments.unseen --root sending': (
+        'sized',
+        '--batches 1 --batch-size 4 --patch-size 64',
+    ),
     'torchgeo fit': ('name', ''),
     'torchgeo test': ('name', ''),
 }

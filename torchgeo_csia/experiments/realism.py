@@ -54,6 +54,7 @@ def csia_modes(
     p: float = 0.5,
     min_free: float = 0.25,
     shadow_first: bool = True,
+    min_change: float = 0.0,
 ) -> list[CSIAAugmentationBase]:
     """The CSIA modes the shipped inpainters support, in training order.
 
@@ -63,6 +64,8 @@ def csia_modes(
         p: probability of each mode.
         min_free: least background share that makes a sample eligible.
         shadow_first: :class:`RandomCloudShadow` paints the shadow first.
+        min_change: each mode's ``min_change`` (labels only where the painting
+            shows).
 
     Returns:
         cloud + shadow, shadow for clouds, snow (bf16 autocast, as the recipe).
@@ -77,10 +80,18 @@ def csia_modes(
             source=source,
             autocast=bf16,
             shadow_first=shadow_first,
+            min_change=min_change,
         ),
-        RandomShadowForClouds(inpainters['shadow'], p=p, autocast=bf16),
+        RandomShadowForClouds(
+            inpainters['shadow'], p=p, autocast=bf16, min_change=min_change
+        ),
         RandomSnow(
-            inpainters['snow'], p=p, min_free=min_free, source=source, autocast=bf16
+            inpainters['snow'],
+            p=p,
+            min_free=min_free,
+            source=source,
+            autocast=bf16,
+            min_change=min_change,
         ),
     ]
 
