@@ -13,6 +13,7 @@ class as well as real structures do.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -70,29 +71,16 @@ def csia_modes(
     Returns:
         cloud + shadow, shadow for clouds, snow (bf16 autocast, as the recipe).
     """
-    bf16 = torch.bfloat16
+    # every mode alike; the two that paint into free patches also take the shapes
+    common: dict[str, Any] = {'p': p, 'autocast': torch.bfloat16}
+    common['min_change'] = min_change
+    free: dict[str, Any] = {**common, 'min_free': min_free, 'source': source}
     return [
         RandomCloudShadow(
-            inpainters['cloud'],
-            inpainters['shadow'],
-            p=p,
-            min_free=min_free,
-            source=source,
-            autocast=bf16,
-            shadow_first=shadow_first,
-            min_change=min_change,
+            inpainters['cloud'], inpainters['shadow'], shadow_first=shadow_first, **free
         ),
-        RandomShadowForClouds(
-            inpainters['shadow'], p=p, autocast=bf16, min_change=min_change
-        ),
-        RandomSnow(
-            inpainters['snow'],
-            p=p,
-            min_free=min_free,
-            source=source,
-            autocast=bf16,
-            min_change=min_change,
-        ),
+        RandomShadowForClouds(inpainters['shadow'], **common),
+        RandomSnow(inpainters['snow'], **free),
     ]
 
 
