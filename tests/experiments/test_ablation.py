@@ -353,9 +353,7 @@ def test_recorded_ablation_tables_match_their_metrics(record: Path) -> None:
     assert runs, f'no metrics beside {record}'
     text = record.read_text()
     for split in ablation.SPLITS:
-        table = ablation.format_table(
-            ablation_table(runs, split), split if split == 'val' else ''
-        )
+        table = ablation.format_table(ablation_table(runs, split), split)
         # the rows (the title lines differ: test's says it is reported once)
         body = [line for line in table.splitlines() if line.startswith('| ')]
         assert all(line in text for line in body), f'{record}: {split} rows differ'

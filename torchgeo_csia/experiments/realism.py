@@ -72,8 +72,11 @@ def csia_modes(
         cloud + shadow, shadow for clouds, snow (bf16 autocast, as the recipe).
     """
     # every mode alike; the two that paint into free patches also take the shapes
-    common: dict[str, Any] = {'p': p, 'autocast': torch.bfloat16}
-    common['min_change'] = min_change
+    common: dict[str, Any] = {
+        'p': p,
+        'autocast': torch.bfloat16,
+        'min_change': min_change,
+    }
     free: dict[str, Any] = {**common, 'min_free': min_free, 'source': source}
     return [
         RandomCloudShadow(

@@ -68,7 +68,7 @@ def count_unseen(
             ):
                 c = per.setdefault(CLASSES[cls], [0, 0])
                 c[0] += int(hole.sum())
-                c[1] += int((hole & unseen.to(hole.device)).sum())
+                c[1] += int((hole & unseen).sum())
     return counts
 
 

@@ -599,15 +599,9 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
         before = sub = image[slots]
         for cls, hole in zip(params['classes'].tolist(), params['paint'], strict=False):
             sub = self.fill(sub, cls, hole.to(image.device), params)
-        self._mark_unseen(before, sub, params)
+        if self.min_change > 0:  # for transform_labels: what the painting hardly shows
+            params['unseen'] = unseen(before, sub, self.min_change)
         return image.index_put((slots,), sub)
-
-    def _mark_unseen(
-        self, before: Tensor, after: Tensor, params: dict[str, Tensor]
-    ) -> None:
-        """Keep in *params* the pixels the painting barely changed (*min_change*)."""
-        if self.min_change > 0:
-            params['unseen'] = unseen(before, after, self.min_change)
 
     def transform_labels(self, mask: Tensor, params: dict[str, Tensor]) -> Tensor:
         """Apply drawn parameters to a mask (not modified), keeping dtype and shape."""
