@@ -134,9 +134,11 @@ def test_properties(
     holes = torch.zeros_like(mask, dtype=torch.bool)
     paint = torch.zeros_like(mask, dtype=torch.bool)
     idx = params['indices']
+    unseen = params.get('unseen')  # with min_change: the ignore index where unseen
     for cls, hole in zip(params['classes'].tolist(), params['holes'], strict=False):
         holes[idx] |= hole
-        assert (out_mask[idx][hole] == cls).all()
+        want = cls if unseen is None else torch.where(unseen[hole], 255, cls)
+        assert (out_mask[idx][hole] == want).all()
     for region in params['paint']:
         paint[idx] |= region
     assert torch.equal(out_mask[~holes], mask[~holes])
