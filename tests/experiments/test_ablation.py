@@ -261,6 +261,12 @@ def test_rows_hold_what_they_say() -> None:
     # csia_all's painting, labels only where it shows
     seen = [(m, {**a, 'min_change': 0.1}) for m, a in all_modes]
     assert _modes('csia_all_seen') == seen
+    # csia_all's painting, its shadows as dark as real ones
+    shadows = ('RandomCloudShadow', 'RandomShadowForClouds')
+    deep = [
+        (m, {**a, 'shadow_depth': 1.9} if m in shadows else a) for m, a in all_modes
+    ]
+    assert _modes('csia_all_deep') == deep
     reach = _modes('csia_authors_reach')
     assert [m for m, _ in reach] == [m for m, _ in all_modes]
     assert [a.get('min_free') for _, a in reach] == [1.0, None, 1.0]

@@ -736,3 +736,68 @@ def test_min_change_labels_need_the_image() -> None:
 def test_min_change_must_not_be_negative(value: float) -> None:
     with pytest.raises(ValueError, match='min_change'):
         _snow(0.9, value)
+
+
+# -- shadow_depth: painted shadows darkened further ------------------------------------
+def _cloud_shadow(shadow_depth: float) -> RandomCloudShadow:
+    # constant fills: the cloud 0.9, the shadow 0.25 (on ground in [0.3, 0.7])
+    return RandomCloudShadow(
+        Inpainter(_Constant(0.9), 3),
+        Inpainter(_Constant(0.25), 3, margin=1),
+        p=1.0,
+        shadow_mode='random',
+        shadow_depth=shadow_depth,
+    )
+
+
+def test_shadow_depth_darkens_the_shadow_only() -> None:
+    torch.manual_seed(0)
+    image = 0.3 + 0.4 * torch.rand(2, 3, 64, 64)
+    mask = torch.zeros(2, 64, 64, dtype=torch.long)
+    plain = _cloud_shadow(1.0)
+    plain_image, plain_mask = plain(image, mask)
+    params = plain.last_params
+    # the same draws replayed, the shadow's gain squared
+    deep_image, deep_mask = _cloud_shadow(2.0)(image, mask, params=params)
+    assert torch.equal(deep_mask, plain_mask)
+    order = params['classes'].tolist()
+    shadow, cloud = (params['paint'][order.index(c)] for c in (1, 3))
+    slots = params['indices']
+    where_shadow = torch.zeros(2, 64, 64, dtype=torch.bool)
+    where_cloud = torch.zeros_like(where_shadow)
+    # the cloud, painted after the shadow, covers the shadow's ring where they meet
+    where_shadow[slots], where_cloud[slots] = shadow & ~cloud, cloud
+    assert where_shadow.any() and where_cloud.any()
+    shadow_px = where_shadow[:, None].expand_as(image)
+    cloud_px = where_cloud[:, None].expand_as(image)
+    # darker in the shadow: the ground times (0.25 / ground) ** 2
+    assert (deep_image[shadow_px] < plain_image[shadow_px]).all()
+    expected = image * (0.25 / image) ** 2
+    assert torch.allclose(deep_image[shadow_px], expected[shadow_px])
+    # the cloud and everything outside the painted regions as before
+    assert torch.equal(deep_image[cloud_px], plain_image[cloud_px])
+    outside = ~(shadow_px | cloud_px)
+    assert torch.equal(deep_image[outside], plain_image[outside])
+    assert torch.equal(deep_image[outside], image[outside])
+
+
+@pytest.mark.parametrize('value', [0.0, -1.0])
+@pytest.mark.parametrize(
+    'build',
+    [
+        lambda d: RandomCloudShadow(tiny(3), tiny(3), shadow_depth=d),
+        lambda d: RandomShadowForClouds(tiny(3), shadow_depth=d),
+    ],
+    ids=['cloud_shadow', 'shadow_for_clouds'],
+)
+def test_shadow_depth_must_be_positive(
+    build: Callable[[float], object], value: float
+) -> None:
+    with pytest.raises(ValueError, match='shadow_depth'):
+        build(value)
+
+
+def test_other_modes_keep_their_paint() -> None:
+    assert RandomSnow(tiny(3)).shadow_depth == 1.0
+    assert RandomCopyPaste('shadow').shadow_depth == 1.0
+    assert RandomShadowForClouds(tiny(3), shadow_depth=1.9).shadow_depth == 1.9

@@ -12,6 +12,7 @@ from torchgeo_csia.transforms.structures import (
     SNOW,
     blob_masks,
     check_mask,
+    deepen,
     dilate,
     free_fraction,
     paint_labels,
@@ -236,3 +237,32 @@ def test_unseen_by_hand() -> None:
     mixed[0, 0] += 0.3
     mixed[0, 1] -= 0.3
     assert unseen(before, mixed, 0.1).all()
+
+
+def test_deepen_is_the_painting_itself_at_depth_1() -> None:
+    before, after = torch.rand(2, 3, 4, 4), torch.rand(2, 3, 4, 4)
+    assert deepen(before, after, 1.0) is after
+
+
+def test_deepen_raises_the_gain_to_the_depth() -> None:
+    # ground 0.5 painted at 0.25 (gain 0.5): squared, 0.125; brightened to 0.8
+    # (gain 1.6): 1.28 (clipped later by paste); unchanged where not painted
+    before = torch.tensor([0.5, 0.5, 0.5, 0.3]).reshape(1, 1, 1, 4)
+    after = torch.tensor([0.25, 0.8, 0.5, 0.3]).reshape(1, 1, 1, 4)
+    out = deepen(before, after, 2.0)
+    assert torch.allclose(
+        out, torch.tensor([0.125, 1.28, 0.5, 0.3]).reshape(1, 1, 1, 4)
+    )
+    assert out[0, 0, 0, 2] == 0.5 and out[0, 0, 0, 3] == before[0, 0, 0, 3]
+    # a depth below 1 brings the painting nearer the ground
+    assert torch.allclose(
+        deepen(before, after, 0.5)[0, 0, 0, 0], torch.tensor(0.5**1.5)
+    )
+
+
+def test_deepen_stays_finite_on_black() -> None:
+    before = torch.tensor([0.0, 0.0, 0.4]).reshape(1, 1, 1, 3)
+    after = torch.tensor([0.0, 0.2, 0.0]).reshape(1, 1, 1, 3)
+    out = deepen(before, after, 1.9)
+    assert torch.isfinite(out).all() and out[0, 0, 0, 0] == 0.0
+    assert out[0, 0, 0, 2] < 1e-3  # painted black: blacker still (floor 1e-3)

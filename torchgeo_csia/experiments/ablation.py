@@ -72,6 +72,7 @@ ROWS: tuple[str, ...] = (
     'csia_snow',
     'csia_all',
     'csia_all_seen',
+    'csia_all_deep',
     'plasma',
     'csia_authors_reach',
 )

@@ -56,6 +56,7 @@ def csia_modes(
     min_free: float = 0.25,
     shadow_first: bool = True,
     min_change: float = 0.0,
+    shadow_depth: float = 1.0,
 ) -> list[CSIAAugmentationBase]:
     """The CSIA modes the shipped inpainters support, in training order.
 
@@ -67,6 +68,8 @@ def csia_modes(
         shadow_first: :class:`RandomCloudShadow` paints the shadow first.
         min_change: each mode's ``min_change`` (labels only where the painting
             shows).
+        shadow_depth: the ``shadow_depth`` of the two modes that paint shadows (the
+            shadow fill's gain over the ground raised to this power).
 
     Returns:
         cloud + shadow, shadow for clouds, snow (bf16 autocast, as the recipe).
@@ -80,9 +83,15 @@ def csia_modes(
     free: dict[str, Any] = {**common, 'min_free': min_free, 'source': source}
     return [
         RandomCloudShadow(
-            inpainters['cloud'], inpainters['shadow'], shadow_first=shadow_first, **free
+            inpainters['cloud'],
+            inpainters['shadow'],
+            shadow_first=shadow_first,
+            shadow_depth=shadow_depth,
+            **free,
         ),
-        RandomShadowForClouds(inpainters['shadow'], **common),
+        RandomShadowForClouds(
+            inpainters['shadow'], shadow_depth=shadow_depth, **common
+        ),
         RandomSnow(inpainters['snow'], **free),
     ]
 
@@ -176,6 +185,7 @@ def realism(
     examples: int = 6,
     min_free: float = FREE,
     shadow_first: bool = True,
+    shadow_depth: float = 1.0,
 ) -> tuple[dict[str, float], dict[str, Tensor]]:
     """Share of painted pixels that *model* labels as the painted class.
 
@@ -201,6 +211,8 @@ def realism(
         examples: example crops kept per class, for a figure.
         min_free: least background share of the painted crops.
         shadow_first: :class:`RandomCloudShadow` paints the shadow first.
+        shadow_depth: its ``shadow_depth`` (the shadow fill's gain over the ground
+            raised to this power; 1: as the network paints it).
 
     Returns:
         A dict of, per class, ``class``: the painted share labelled as the class,
@@ -216,7 +228,12 @@ def realism(
     sites = scenes.share_sites(ids, BACKGROUND, size, (min_free, 1.0), count, 99)
     batch = scenes.batch(sites, size)
     cloudshadow, _, snow = csia_modes(
-        inpainters, source, p=1.0, min_free=min_free, shadow_first=shadow_first
+        inpainters,
+        source,
+        p=1.0,
+        min_free=min_free,
+        shadow_first=shadow_first,
+        shadow_depth=shadow_depth,
     )
     result: dict[str, float] = {}
     shots: dict[str, Tensor] = {}

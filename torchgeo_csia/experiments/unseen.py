@@ -92,6 +92,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument('--root', required=True, help='SPARCS folder')
     parser.add_argument('--min-change', type=float, default=0.1)
+    parser.add_argument(
+        '--shadow-depth',
+        type=float,
+        default=1.0,
+        help="the shadow modes' shadow_depth (1: as the network paints)",
+    )
     parser.add_argument('--batches', type=int, default=4)
     parser.add_argument('--batch-size', type=int, default=32)
     parser.add_argument('--patch-size', type=int, default=256)
@@ -109,13 +115,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     dm.setup('fit')
     counts = count_unseen(
-        csia_modes(load_inpainters('cpu'), min_change=args.min_change),
+        csia_modes(
+            load_inpainters('cpu'),
+            min_change=args.min_change,
+            shadow_depth=args.shadow_depth,
+        ),
         list(dm.train_dataloader()),
         K.Normalize(mean=dm.mean, std=dm.std),
     )
     print(
         f'{args.batches} batches of {args.batch_size} training crops '
         f'({args.patch_size} px) from {args.root}, seed {args.seed}'
+        + (f', shadow depth {args.shadow_depth:g}' if args.shadow_depth != 1 else '')
     )
     print(format_counts(counts, args.min_change))
     return 0

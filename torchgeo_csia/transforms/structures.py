@@ -2,10 +2,10 @@
 
 Everything here works on whole batches on any device, never modifies its inputs and
 holds no state: label compositing by priority, shadow projection from the sun,
-batched shifts, procedural structure shapes, eligibility and pasting. Class indices
-follow the ``csia`` scheme of :class:`~torchgeo_csia.datasets.SPARCS`: 0 background,
-1 shadow, 2 snow, 3 cloud; any other value (such as the ignore index 255) is never
-overwritten.
+batched shifts, procedural structure shapes, eligibility, a painted shadow's depth
+and pasting. Class indices follow the ``csia`` scheme of
+:class:`~torchgeo_csia.datasets.SPARCS`: 0 background, 1 shadow, 2 snow, 3 cloud; any
+other value (such as the ignore index 255) is never overwritten.
 
 .. versionadded:: 0.1
 """
@@ -394,6 +394,41 @@ def unseen(before: Tensor, after: Tensor, min_change: float) -> Tensor:
     """
     b0, b1 = before.mean(1), after.mean(1)
     return (b1 - b0).abs() < min_change * b0.clamp_min(0.02)
+
+
+#: the least value :func:`deepen` takes a pixel for (so the log of near-black is finite)
+DEEPEN_FLOOR = 1e-3
+
+
+def deepen(before: Tensor, after: Tensor, depth: float) -> Tensor:
+    """A painting's gain over the ground raised to the power *depth*.
+
+    Each value becomes ``before * (after / before) ** depth``, computed in log space
+    with both clamped to at least ``1e-3`` (:data:`DEEPEN_FLOOR`), so near-black
+    pixels stay finite. The shipped shadow inpainter darkens the ground less than
+    real shadows do (median 24 % against 41 % of its brightness); a depth above 1
+    darkens its shadows further (and brightens what it brightened) while keeping the
+    ground's texture, which a plain offset would wash out. The result is not
+    clipped: :func:`paste` clips the fill.
+
+    Args:
+        before: ``B x C x H x W`` image before painting.
+        after: ``B x C x H x W`` the painting (the network's fill).
+        depth: the power, > 0 (1: *after* itself; 2: the gain squared).
+
+    Returns:
+        ``B x C x H x W``: *after* itself for ``depth == 1``, *before* where *after*
+        equals it.
+
+    .. versionadded:: 0.1
+    """
+    if depth == 1:
+        return after
+    b = before.clamp_min(DEEPEN_FLOOR)
+    gain = after.clamp_min(DEEPEN_FLOOR).log() - b.log()
+    out = b * (depth * gain).exp()
+    # exactly the ground where the painting left it (the exp/log round trip is not)
+    return torch.where(after == before, before, out.to(after.dtype))
 
 
 def swap_context(
