@@ -2,6 +2,7 @@ import json
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -239,6 +240,36 @@ def test_as_painter_shipped_modes() -> None:
     assert [served for _, served in modes] == [('cloud', 'shadow'), ('snow',)]
     assert [served for _, served in ts.as_painter('shipped', ('snow',))] == [('snow',)]
     assert ts.as_painter(white_square)[0][0] is white_square
+
+
+def test_shadow_depth_reaches_the_painter(
+    usgs_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[ts.RandomCloudShadow] = []
+
+    class Recorded(ts.RandomCloudShadow):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(ts, 'RandomCloudShadow', Recorded)
+    ts.as_painter('shipped', ('shadow',), shadow_depth=1.9)
+    assert built[-1].shadow_depth == 1.9
+    with pytest.raises(ValueError, match='shadow_depth'):
+        ts.as_painter('shipped', shadow_depth=0.0)
+    with pytest.raises(ValueError, match='CSIA modes only'):
+        ts.as_painter(white_square, shadow_depth=1.9)
+    # the command line (tiny: the generated scenes hold no label-free 32 px patch,
+    # so nothing is painted and the classifiers train 3 steps)
+    out, numbers = tmp_path / 'deep.md', tmp_path / 'deep.json'
+    argv = ['--root', usgs_root, '--out', str(out), '--json', str(numbers)]
+    argv += ['--classes', 'shadow', '--seeds', '0', '--crops', '8', '--size', '16']
+    argv += ['--patch', '32', '--min-pixels', '10', '--steps', '3', '--width', '4']
+    argv += ['--score-splits', 'val', 'test']
+    assert ts.main([*argv, '--no-figure', '--shadow-depth', '1.9']) == 0
+    assert built[-1].shadow_depth == 1.9
+    assert json.loads(numbers.read_text())['config']['shadow_depth'] == 1.9
+    assert '(shadow depth 1.9)' in out.read_text()
 
 
 def test_as_painter_bad_arguments() -> None:

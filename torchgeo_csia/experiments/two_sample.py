@@ -16,7 +16,8 @@ The crops:
 * **painted**: the painter (by default the shipped CSIA transforms,
   :class:`~torchgeo_csia.transforms.RandomCloudShadow` for cloud and shadow and
   :class:`~torchgeo_csia.transforms.RandomSnow` for snow, at ``p=1`` with the
-  shipped structure bank and the scene's sun geometry) paints label-free patches of
+  shipped structure bank and the scene's sun geometry; the painted shadow deepened
+  by *shadow_depth*, ``--shadow-depth``, if not 1) paints label-free patches of
   the split's scenes (normalised as the datamodule does, ``photo / 255``); the
   pixels whose label changed to the class are the painted ones, and each crop is
   centred on one of them;
@@ -598,7 +599,9 @@ def _module_painter(module: nn.Module) -> PaintFunction:
 
 
 def as_painter(
-    painter: PainterLike, structures: Sequence[str] = STRUCTURES
+    painter: PainterLike,
+    structures: Sequence[str] = STRUCTURES,
+    shadow_depth: float = 1.0,
 ) -> list[tuple[PaintFunction, tuple[str, ...]]]:
     """Paint functions for the structures asked for, and which each one serves.
 
@@ -622,22 +625,38 @@ def as_painter(
               :func:`~torchgeo_csia.transforms.sun_geometry`): it serves every
               structure, which it must paint into label-free patches and label.
         structures: the classes to be painted.
+        shadow_depth: the ``shadow_depth`` of the
+            :class:`~torchgeo_csia.transforms.RandomCloudShadow` mode (the shadow
+            fill's gain over the ground raised to this power; 1: as the network
+            paints it); a paint function or module must leave it at 1.
 
     Returns:
         ``(paint, classes)`` pairs: each paint function runs on its own patches and
         its crops serve those classes.
 
     Raises:
-        ValueError: If *painter* or a key of it is not understood.
+        ValueError: If *painter* or a key of it is not understood, or
+            *shadow_depth* is not > 0 or is given with a paint function or module.
     """
     wanted = tuple(s for s in STRUCTURES if s in structures)
+    if not shadow_depth > 0:
+        raise ValueError(f'shadow_depth must be > 0, got {shadow_depth}')
+
+    def own(paint: PaintFunction) -> list[tuple[PaintFunction, tuple[str, ...]]]:
+        if shadow_depth != 1:
+            raise ValueError(
+                'shadow_depth applies to the CSIA modes only, not to a paint '
+                f'function or module; got {shadow_depth}'
+            )
+        return [(paint, wanted)]
+
     if isinstance(painter, nn.Module) and not isinstance(painter, Inpainter):
-        return [(_module_painter(painter), wanted)]
+        return own(_module_painter(painter))
     if callable(painter) and not isinstance(painter, Inpainter | str | os.PathLike):
         if hasattr(painter, 'meta') and hasattr(painter, 'get_state_dict'):
             pass  # a weights member (callable enums): an inpainter below
         else:
-            return [(painter, wanted)]
+            return own(painter)
     nets: dict[str, Any] = dict(SHIPPED)
     if isinstance(painter, Mapping):
         unknown = sorted(set(painter) - set(STRUCTURES))
@@ -664,7 +683,12 @@ def as_painter(
     cs = tuple(s for s in wanted if s in ('cloud', 'shadow'))
     if cs:
         aug = RandomCloudShadow(
-            nets['cloud'], nets['shadow'], p=1.0, source='sparcs', min_free=0.0
+            nets['cloud'],
+            nets['shadow'],
+            p=1.0,
+            source='sparcs',
+            min_free=0.0,
+            shadow_depth=shadow_depth,
         )
         out.append((_module_painter(aug), cs))
     if 'snow' in wanted:
@@ -1022,6 +1046,7 @@ def two_sample_test(
     paint_batch: int = 16,
     examples: int = 6,
     log: Callable[[str], None] | None = None,
+    shadow_depth: float = 1.0,
 ) -> dict[str, Any]:
     """Two-sample classifier test of painted structures against real ones.
 
@@ -1059,6 +1084,8 @@ def two_sample_test(
         paint_batch: patches painted per call.
         examples: crops per kind and class kept for :func:`realism_figure`.
         log: called with a line of progress now and then.
+        shadow_depth: the painted shadow's depth (:func:`as_painter`; 1: as the
+            network paints it).
 
     Returns:
         ``config``, ``painter`` (its description), ``seconds``, ``classes`` (per
@@ -1087,7 +1114,7 @@ def two_sample_test(
     say = log or (lambda _: None)
     start = time.perf_counter()
     dev = torch.device(device)
-    modes = as_painter(painter, classes)
+    modes = as_painter(painter, classes, shadow_depth)
     wanted = [c for c in STRUCTURES if c in classes]
     scenes = load_scenes(root, [*train_splits, *score_splits])
     roles = {'train': tuple(train_splits), 'score': tuple(score_splits)}
@@ -1209,6 +1236,7 @@ def two_sample_test(
             'width': width,
             'lr': lr,
             'data_seed': data_seed,
+            'shadow_depth': shadow_depth,
         },
         'painter': _describe(painter),
         'classes': result_classes,
@@ -1293,8 +1321,11 @@ def format_table(result: dict[str, Any]) -> str:
         notes.
     """
     cfg = result['config']
+    depth = cfg.get('shadow_depth', 1.0)
     lines = [
-        f'Painter: `{result["painter"]}`. Seeds {cfg["seeds"]}; {cfg["crops"]} crops '
+        f'Painter: `{result["painter"]}`'
+        + (f' (shadow depth {depth:g})' if depth != 1 else '')
+        + f'. Seeds {cfg["seeds"]}; {cfg["crops"]} crops '
         f'of {cfg["size"]} px per kind, class and split; classifiers train on '
         f'{"+".join(cfg["train_splits"])} scenes and are scored on '
         f'{"+".join(cfg["score_splits"])} scenes (balanced; 0.5 = cannot tell).',
@@ -1467,6 +1498,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument('--width', type=int, default=16)
     p.add_argument('--score-splits', nargs='+', default=['val'])
     p.add_argument('--data-seed', type=int, default=0)
+    p.add_argument(
+        '--shadow-depth',
+        type=float,
+        default=1.0,
+        help="the painted shadow's gain over the ground raised to this power "
+        '(1: as the network paints it)',
+    )
     p.add_argument('--json', default=None, help='also write the numbers here')
     p.add_argument('--no-figure', action='store_true')
     p.add_argument(
@@ -1508,6 +1546,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         score_splits=args.score_splits,
         data_seed=args.data_seed,
         log=log,
+        shadow_depth=args.shadow_depth,
     )
     out = Path(args.out)
     command = 'python -m torchgeo_csia.experiments.two_sample ' + shlex.join(
