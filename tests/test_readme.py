@@ -146,6 +146,11 @@ HOW: dict[str, tuple[str, str]] = {
     # its GPU line is the same two files at full size (docs/reproduce/gpu_ablation.sh)
     **{_ablation(row): ('name', '') for row in ABLATION_ROWS},
     **{f'{_ablation(row)} {LAPTOP}': ('sized', FIT) for row in ABLATION_ROWS},
+    # the weights' cards: the rows the shipped segmenters were trained as, at seed 0
+    **{
+        f'{_ablation(row)} --seed_everything 0': ('name', '')
+        for row in ('base', 'csia_all_deep')
+    },
     f'{_ablation("base")} --config docs/configs/ablation/curve.yaml': ('name', ''),
     f'{_ablation("base")} --config docs/configs/ablation/curve.yaml {LAPTOP} '
     '--trainer.val_check_interval 10': ('sized', FIT),

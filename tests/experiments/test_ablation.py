@@ -246,10 +246,15 @@ def _modes(name: str) -> list[tuple[str, dict[str, object]]]:
 
 
 def test_rows_hold_what_they_say() -> None:
+    # the shipped recipe's CSIA part is the row chosen on val (csia_all_deep), and
+    # the shipped recipe is the BASE one plus that row, nothing else
     shipped = yaml.safe_load((ROOT / 'docs/configs/sparcs_csia.yaml').read_text())
-    assert yaml.safe_load((ROWS / 'csia_all.yaml').read_text())['data'][
+    assert yaml.safe_load((ROWS / 'csia_all_deep.yaml').read_text())['data'][
         'init_args'
     ] == {'csia': shipped['data']['init_args']['csia']}
+    base = yaml.safe_load((ROOT / 'docs/configs/sparcs_base.yaml').read_text())
+    base['data']['init_args']['csia'] = shipped['data']['init_args']['csia']
+    assert base == shipped
     all_modes = _modes('csia_all')
     for name, mode in [
         ('csia_cloud_shadow', 0),

@@ -77,7 +77,7 @@ class TestScheduler:
 
 @pytest.mark.parametrize('name', ['sparcs_base', 'sparcs_csia'])
 def test_configs_select_the_measured_recipe(name: str) -> None:
-    # what the shipped segmenters were trained with (train-segmenter)
+    # what the shipped segmenters were trained with (torchgeo fit)
     with open(os.path.join(CONFIGS, f'{name}.yaml')) as f:
         config = yaml.safe_load(f)
     model, data = config['model']['init_args'], config['data']['init_args']
@@ -101,10 +101,12 @@ def test_configs_select_the_measured_recipe(name: str) -> None:
         if name == 'sparcs_csia'
         else []
     )
-    for _, args in modes:  # csia_modes: p 0.5, min_free 0.25, bf16, shadow first
+    for mode, args in modes:  # csia_modes: p 0.5, min_free 0.25, bf16, shadow first
         assert args['p'] == 0.5 and args['autocast'] == 'torch.bfloat16'
         assert args.get('min_free', 0.25) == 0.25
         assert args.get('shadow_first', True) is True
+        # the shadows as dark as real ones (the ablation row csia_all_deep)
+        assert args.get('shadow_depth') == (None if mode == 'RandomSnow' else 1.9)
 
 
 class TestMetrics:

@@ -126,15 +126,17 @@ def _row(member: CSIAWeightsEnum) -> tuple[str, ...]:
             )
         else:
             produced += f' Augmentation: {meta["augmentation"]}.'
+        produced += f' Selection: {meta["selection"]} [{meta["record"]}].'
         val, test, both, gpu = (scores[k] for k in ('val', 'test', 'val+test', 'gpu'))
         before = old['iou']
         score = (
             f'IoU background / shadow / snow / cloud ({scores["machine"]}, '
             f'``torchgeo test``): val ({val["scenes"]} scenes) {_iou(val)}; test '
             f'({test["scenes"]} scenes, no snow) {_iou(test)}; val+test '
-            f'({both["scenes"]} scenes) {_iou(both)}. On the GPU (H200, bf16-mixed): '
-            f'val+test {_iou(gpu)}. The file it replaces ({_short(old["file"])}), '
-            f'scored the same way: val mean {before["val"]["mean"]:.4f}, test mean '
+            f'({both["scenes"]} scenes) {_iou(both)}. On the GPU (H200, bf16-mixed, '
+            f'the fit checkpoint): val {_iou(gpu["val"])}; test {_iou(gpu["test"])}. '
+            f'The file it replaces ({_short(old["file"])}), scored the same way: val '
+            f'mean {before["val"]["mean"]:.4f}, test mean '
             f'{before["test"]["mean"]:.4f}, val+test {_iou(before["val+test"])}'
         )
     return (f'``{member}``', data, bands, arch, file, produced, score)

@@ -448,32 +448,106 @@ class CSIAInpainter_Weights(CSIAWeightsEnum):
     )
 
 
-#: the commit the shipped segmenters were trained at (``torchgeo fit`` with the
-#: configs of :data:`_SEG_CONFIGS`, through ``docs/reproduce/gpu_fit.sh``)
-SEGMENTER_COMMIT = '5e7253f'
-#: the config each shipped segmenter was trained with (and is scored with)
+#: the commit each shipped segmenter was trained at (``torchgeo fit`` with the
+#: configs of :data:`_SEG_CONFIGS`, through ``docs/reproduce/gpu_ablation.sh``: the
+#: paired ablation of ``docs/results/ablation-h200-2026-12-01.md``; between the two
+#: commits only the CSIA transforms changed, which BASE does not use)
+SEGMENTER_COMMITS = {'base': '6c4c287', 'csia': '34ad8f8'}
+#: the config each shipped segmenter was trained with (and is scored with): the
+#: BASE recipe, and for CSIA the BASE recipe with the ablation row ``csia_all_deep``
+#: on top, which is ``sparcs_csia.yaml``
 _SEG_CONFIGS = {
     'base': 'docs/configs/sparcs_base.yaml',
     'csia': 'docs/configs/sparcs_csia.yaml',
 }
-#: how both shipped segmenters were made (one run of the script made the two)
-_SEG_TRAINING = (
-    'on one NVIDIA H200 on 2026-12-01, at commit ' + SEGMENTER_COMMIT + ', '
-    '``SEEDS=0 EXPORT=0 bash docs/reproduce/gpu_fit.sh --data.init_args.num_workers '
-    '6`` (with ``OMP_NUM_THREADS=4``), i.e. ``torchgeo fit --config '
-    'docs/configs/sparcs_base.yaml`` and ``... sparcs_csia.yaml`` with '
-    '``--data.dict_kwargs.paths /tmp/scenes --seed_everything 0``, the two runs side '
-    'by side on the one GPU (fit 366 s and 443 s), 2,000 steps of batch 32, 256 px '
-    'crops of the 40 training scenes on their own grids (``grid: native``), OneCycle '
-    'lr 2e-3, bf16-mixed; the CSIA run used the inpainters shipped then, cloud '
-    'a5379fdc, shadow 6bfa4c9e, snow aecfbc5e '
-    '(``CSIAInpainter_Weights.*_SPARCS_PHOTO`` at that commit; cloud and shadow have '
-    'since been replaced) with p 0.5, min_free '
-    '0.25, shadow painted first, as ``docs/configs/sparcs_csia.yaml`` said then. The '
-    "export is the Lightning checkpoint's ``model.`` weights cast to fp16 "
-    'and saved with ``torch.save`` (the inline Python in '
-    '``docs/reproduce/gpu_fit.sh``).'
-)
+#: the ablation row (``docs/configs/ablation/ROW.yaml``) each was trained as
+_SEG_ROWS = {'base': 'base', 'csia': 'csia_all_deep'}
+#: the ablation's record, its metrics under ``docs/results/ablation-h200-2026-12-01/``
+SEGMENTER_RECORD = 'docs/results/ablation-h200-2026-12-01.md'
+#: the script's call that made each (two runs side by side on the one GPU), its fit
+#: time and the run beside it
+_SEG_RUNS = {
+    'base': (
+        'ROWS="base" SEEDS="0 3" EXPORT="0 3" JOBS=2 MAX_TIME=00:00:07:30 bash '
+        'docs/reproduce/gpu_ablation.sh --data.init_args.num_workers 6',
+        322,
+        'base seed 3',
+    ),
+    'csia': (
+        'ROWS="csia_all_deep" SEEDS="0 1" EXPORT="0 1" JOBS=2 MAX_TIME=00:00:08:10 '
+        'bash docs/reproduce/gpu_ablation.sh --data.init_args.num_workers 6',
+        444,
+        'csia_all_deep seed 1',
+    ),
+}
+#: the inpainter files the CSIA segmenter trained with: those shipped now (cloud
+#: and shadow paint over the ground), as at :data:`SEGMENTER_COMMITS` ``['csia']``
+_SEG_INPAINTERS = {
+    'cloud': 'csia_inpainter_cloud_over_photo-b8865fb8.pth',
+    'shadow': 'csia_inpainter_shadow_over_photo-3cb1b4ed.pth',
+    'snow': 'csia_inpainter_snow_photo-aecfbc5e.pth',
+}
+#: the power the two shadow modes raise a painted shadow's gain over the ground to
+#: (``shadow_depth`` of RandomCloudShadow and RandomShadowForClouds in
+#: ``sparcs_csia.yaml``: the median painted shadow 40 % darker than the ground, as
+#: real SPARCS shadows are, instead of 24 %)
+SEGMENTER_SHADOW_DEPTH = 1.9
+
+
+def _seg_training(variant: str) -> str:
+    """How a shipped segmenter was made, in words (the card's ``training``)."""
+    commit, row = SEGMENTER_COMMITS[variant], _SEG_ROWS[variant]
+    call, seconds, beside = _SEG_RUNS[variant]
+    csia = variant == 'csia'
+    same = (
+        ' (the two merged are docs/configs/sparcs_csia.yaml, the shipped recipe)'
+        if csia
+        else ' (which adds nothing to docs/configs/sparcs_base.yaml)'
+    )
+    painted = (
+        '; CSIA with the inpainters shipped now, cloud b8865fb8 and shadow 3cb1b4ed '
+        'painting over the ground, snow aecfbc5e (``CSIAInpainter_Weights.'
+        '*_SPARCS_PHOTO``), p 0.5, min_free 0.25, shadow painted first, shadow_depth '
+        f'{SEGMENTER_SHADOW_DEPTH} for the two shadow modes, then'
+        if csia
+        else '; only'
+    )
+    return (
+        f'on one NVIDIA H200 on 2026-12-01, at commit {commit}, ``{call}`` (the '
+        f'paired ablation, {SEGMENTER_RECORD}), i.e. ``torchgeo fit --config '
+        f'docs/configs/sparcs_base.yaml --config docs/configs/ablation/{row}.yaml '
+        '--seed_everything 0``' + same + ' with the '
+        "script's arguments (``--data.dict_kwargs.paths /tmp/scenes "
+        '--trainer.max_steps 2000 --data.init_args.length 64000 '
+        '--data.init_args.batch_size 32``, no validation during fit), side by side '
+        f'with {beside} on the one GPU (fit {seconds} s, within the time limit), '
+        '2,000 steps of batch 32, 256 px crops of the 40 training scenes on their own '
+        'grids (``grid: native``), OneCycle lr 2e-3, bf16-mixed' + painted + ' '
+        'random flips and 90-degree rotations. Within seed 0 both shipped segmenters '
+        'start from the same initialisation and draw the same crops. Exported by the '
+        "script (``torchgeo-csia export`` of the fit's checkpoint: save_weights), "
+        f'as csia_segmenter_{row}_photo_s0-<sha256>.pth, shipped under this name '
+        '(the same bytes).'
+    )
+
+
+#: why these two files (the card's ``selection``): chosen on val only
+_SEG_SELECTION = {
+    'base': (
+        'the pair of CSIA_SPARCS_PHOTO: the ablation row base at the same seed 0 (the '
+        'same initialisation and crops), val mean IoU 0.7771 (GPU, bf16-mixed), so '
+        'that the two differ only by CSIA; chosen with it on val only (test is '
+        'reported, never used to choose). Its floating-point tensors equal those of '
+        'the file it replaces (35c963dd) bit for bit: the same network'
+    ),
+    'csia': (
+        'chosen on val only (test is reported, never used to choose): among the CSIA '
+        'rows csia_all, csia_all_seen and csia_all_deep (3 seeds each) csia_all_deep '
+        'has the best val mean IoU (0.762 against 0.760 and 0.752, averaged over the '
+        'seeds); of its seeds, seed 0 is best on val (val mean IoU 0.7776, shadow '
+        '0.5772; seeds 1 and 2: 0.7724, 0.7361; GPU, bf16-mixed)'
+    ),
+}
 #: the scoring of :data:`_SEG_SCORES`: ``torchgeo test`` of the shipped config
 #: with the member as ``--model.init_args.weights``, on a CPU in fp32
 _SEG_SCORING = (
@@ -495,9 +569,9 @@ _SEG_SCORES: dict[str, dict[str, tuple[float | None, ...]]] = {
         'val+test': (0.8963, 0.5474, 0.9135, 0.7688),
     },
     'csia': {
-        'val': (0.8786, 0.546, 0.9042, 0.7425),
-        'test': (0.9122, 0.5868, None, 0.8185),
-        'val+test': (0.8946, 0.5642, 0.9027, 0.7817),
+        'val': (0.8847, 0.5771, 0.8993, 0.7471),
+        'test': (0.9094, 0.5872, None, 0.8051),
+        'val+test': (0.8965, 0.5817, 0.8991, 0.7771),
     },
 }
 _SPLIT_SCENES = {'val': 11, 'test': 9, 'val+test': 20}
@@ -521,49 +595,122 @@ _SEG_CONFUSION: dict[str, dict[str, tuple[tuple[int, ...], ...]]] = {
     },
     'csia': {
         'val': (
-            (5978754, 260868, 44966, 244755),
-            (137785, 755233, 36639, 93554),
-            (22589, 5941, 1461253, 12934),
-            (114977, 93164, 31787, 1704801),
+            (6008817, 185676, 56535, 278315),
+            (140200, 745557, 45613, 91841),
+            (21946, 2468, 1465743, 12560),
+            (100286, 80639, 24967, 1738837),
         ),
         'test': (
-            (5624915, 117288, 2467, 105516),
-            (159152, 650331, 3, 83552),
+            (5596098, 113977, 161, 139950),
+            (148987, 646617, 30, 97404),
             (0, 0, 0, 0),
-            (156745, 97928, 139, 2001964),
+            (154130, 94237, 292, 2008117),
         ),
     },
 }
-#: val+test IoU of the ``torchgeo test`` in ``docs/reproduce/gpu_fit.sh`` (the
-#: fit's checkpoint, bf16-mixed, the H200), as that run printed them
-_SEG_GPU_SCORES = {
-    'base': (0.8960, 0.5449, 0.9141, 0.7677),
-    'csia': (0.8952, 0.5657, 0.9030, 0.7817),
+#: IoU per split of the ablation's ``torchgeo test`` of each (the fit checkpoint,
+#: bf16-mixed, the H200; ``test_ClasswiseJaccardIndex_*`` of
+#: ``metrics/ROW_s0/{val,test}/metrics.csv``), rounded to 4 digits
+_SEG_GPU_SCORES: dict[str, dict[str, tuple[float | None, ...]]] = {
+    'base': {
+        'val': (0.8961, 0.5352, 0.9145, 0.7627),
+        'test': (0.8959, 0.5552, None, 0.7724),
+    },
+    'csia': {
+        'val': (0.8852, 0.5772, 0.9001, 0.7478),
+        'test': (0.9094, 0.5864, None, 0.8051),
+    },
 }
-#: the segmenters these replaced (made by the since-removed pack trainer), scored
-#: the same way (:data:`_SEG_SCORING`, the same CPU) before they were removed
+#: the segmenters these replaced, scored the same way (:data:`_SEG_SCORING`, the
+#: same CPU) while they were shipped; each holds the one it replaced in turn
 _SEG_REPLACED: dict[str, dict[str, Any]] = {
     'base': {
-        'file': 'csia_segmenter_base_photo_s0-b1e3d2c3.pth',
-        'made_by': f'the pack trainer (last at commit {PACK_TRAINER_COMMIT}), '
-        'train-segmenter --variant base --seed 0, commit 98ab50a, the best of seeds '
-        '0-2 by val mean IoU',
+        'file': 'csia_segmenter_base_photo_s0-35c963dd.pth',
+        'made_by': 'on one NVIDIA H200 on 2026-12-01, at commit 5e7253f, ``SEEDS=0 '
+        'EXPORT=0 bash docs/reproduce/gpu_fit.sh --data.init_args.num_workers 6`` '
+        '(with ``OMP_NUM_THREADS=4``; the script as it was then), i.e. ``torchgeo '
+        'fit --config docs/configs/sparcs_base.yaml --seed_everything 0`` (fit 366 s, '
+        'side by side with the CSIA run), exported with every tensor in fp16; replaced '
+        "by the ablation's base seed 0 (1857225f), the pair of the new CSIA "
+        'segmenter, which is the same network: its floating-point tensors equal '
+        "these bit for bit (the run at 6c4c287 repeated this one's training), only "
+        'its batch-norm counters are saved as int64 instead of fp16, so its scores '
+        'are these',
         'iou': {
-            'val': (0.8965, 0.5616, 0.9097, 0.762),
-            'test': (0.9008, 0.5677, None, 0.8082),
-            'val+test': (0.8985, 0.5645, 0.9097, 0.7854),
+            'val': (0.8964, 0.5386, 0.9139, 0.7626),
+            'test': (0.8963, 0.5567, None, 0.7746),
+            'val+test': (0.8963, 0.5474, 0.9135, 0.7688),
+        },
+        'confusion': {
+            'val': (
+                (6206098, 85652, 37379, 200214),
+                (236207, 628601, 32719, 125684),
+                (30702, 538, 1444199, 27278),
+                (127400, 57628, 7399, 1752302),
+            ),
+            'test': (
+                (5646186, 119523, 226, 84251),
+                (172216, 607173, 0, 113649),
+                (0, 0, 0, 0),
+                (276798, 78077, 440, 1901461),
+            ),
+        },
+        # val+test, the fit checkpoint, bf16-mixed, the H200 (gpu_fit.sh)
+        'gpu_iou': (0.8960, 0.5449, 0.9141, 0.7677),
+        'replaces': {
+            'file': 'csia_segmenter_base_photo_s0-b1e3d2c3.pth',
+            'made_by': f'the pack trainer (last at commit {PACK_TRAINER_COMMIT}), '
+            'train-segmenter --variant base --seed 0, commit 98ab50a, the best of '
+            'seeds 0-2 by val mean IoU',
+            'iou': {
+                'val': (0.8965, 0.5616, 0.9097, 0.762),
+                'test': (0.9008, 0.5677, None, 0.8082),
+                'val+test': (0.8985, 0.5645, 0.9097, 0.7854),
+            },
         },
     },
     'csia': {
-        'file': 'csia_segmenter_csia_photo_s0-9c000e06.pth',
-        'made_by': f'the pack trainer (last at commit {PACK_TRAINER_COMMIT}), '
-        'train-segmenter --variant csia --seed 0 --p 0.5 --min-free 0.25, commit '
-        'c46e36a, with earlier inpainter stages and the cloud painted first, the '
-        'best of seeds 0-2 by val mean IoU',
+        'file': 'csia_segmenter_csia_photo_s0-f5599d7a.pth',
+        'made_by': 'on one NVIDIA H200 on 2026-12-01, at commit 5e7253f, ``SEEDS=0 '
+        'EXPORT=0 bash docs/reproduce/gpu_fit.sh --data.init_args.num_workers 6`` '
+        '(with ``OMP_NUM_THREADS=4``; the script as it was then), i.e. ``torchgeo '
+        'fit --config docs/configs/sparcs_csia.yaml --seed_everything 0`` as that '
+        'file was then (fit 443 s, side by side with the BASE run; exported with '
+        'every tensor in fp16): the inpainters shipped then, cloud a5379fdc and shadow '
+        '6bfa4c9e (since replaced by the ones painting over the ground), snow '
+        'aecfbc5e, p 0.5, min_free 0.25, shadow painted first, no shadow_depth; '
+        'replaced by the CSIA row chosen on val in the paired ablation',
         'iou': {
-            'val': (0.8917, 0.5756, 0.9074, 0.7492),
-            'test': (0.8952, 0.5412, None, 0.798),
-            'val+test': (0.8934, 0.5602, 0.906, 0.7742),
+            'val': (0.8786, 0.546, 0.9042, 0.7425),
+            'test': (0.9122, 0.5868, None, 0.8185),
+            'val+test': (0.8946, 0.5642, 0.9027, 0.7817),
+        },
+        'confusion': {
+            'val': (
+                (5978754, 260868, 44966, 244755),
+                (137785, 755233, 36639, 93554),
+                (22589, 5941, 1461253, 12934),
+                (114977, 93164, 31787, 1704801),
+            ),
+            'test': (
+                (5624915, 117288, 2467, 105516),
+                (159152, 650331, 3, 83552),
+                (0, 0, 0, 0),
+                (156745, 97928, 139, 2001964),
+            ),
+        },
+        'gpu_iou': (0.8952, 0.5657, 0.9030, 0.7817),
+        'replaces': {
+            'file': 'csia_segmenter_csia_photo_s0-9c000e06.pth',
+            'made_by': f'the pack trainer (last at commit {PACK_TRAINER_COMMIT}), '
+            'train-segmenter --variant csia --seed 0 --p 0.5 --min-free 0.25, commit '
+            'c46e36a, with earlier inpainter stages and the cloud painted first, the '
+            'best of seeds 0-2 by val mean IoU',
+            'iou': {
+                'val': (0.8917, 0.5756, 0.9074, 0.7492),
+                'test': (0.8952, 0.5412, None, 0.798),
+                'val+test': (0.8934, 0.5602, 0.906, 0.7742),
+            },
         },
     },
 }
@@ -574,14 +721,20 @@ def _mean(iou: tuple[float | None, ...]) -> float:
     return round(sum(present) / len(present), 4)
 
 
-def _seg_confusion(variant: str, split: str) -> tuple[tuple[int, ...], ...]:
-    conf = _SEG_CONFUSION[variant]
+def _pooled(
+    conf: dict[str, tuple[tuple[int, ...], ...]], split: str
+) -> tuple[tuple[int, ...], ...]:
+    """The confusion of *split*; ``'val+test'`` sums the two."""
     if split != 'val+test':
         return conf[split]
     return tuple(
         tuple(a + b for a, b in zip(r, s, strict=True))
         for r, s in zip(conf['val'], conf['test'], strict=True)
     )
+
+
+def _classwise(iou: tuple[float | None, ...]) -> dict[str, Any]:
+    return {**dict(zip(CLASSES, iou, strict=True)), 'mean': _mean(iou)}
 
 
 def _segmenter_scores(variant: str, name: str) -> dict[str, Any]:
@@ -593,46 +746,47 @@ def _segmenter_scores(variant: str, name: str) -> dict[str, Any]:
     for split, iou in _SEG_SCORES[variant].items():
         out[split] = {
             'scenes': _SPLIT_SCENES[split],
-            **dict(zip(CLASSES, iou, strict=True)),
-            'mean': _mean(iou),
-            'confusion': _seg_confusion(variant, split),
+            **_classwise(iou),
+            'confusion': _pooled(_SEG_CONFUSION[variant], split),
         }
-    gpu = _SEG_GPU_SCORES[variant]
+    row = _SEG_ROWS[variant]
     out['gpu'] = {
-        'split': 'val+test',
-        'scenes': 20,
-        **dict(zip(CLASSES, gpu, strict=True)),
-        'mean': _mean(gpu),
-        'machine': 'NVIDIA H200, bf16-mixed, the fit checkpoint (gpu_fit.sh)',
+        'machine': 'NVIDIA H200, bf16-mixed, the fit checkpoint (gpu_ablation.sh)',
+        'source': f'{SEGMENTER_RECORD.removesuffix(".md")}/metrics/{row}_s0/'
+        '{val,test}/metrics.csv',
+        **{
+            split: {'scenes': _SPLIT_SCENES[split], **_classwise(iou)}
+            for split, iou in _SEG_GPU_SCORES[variant].items()
+        },
     }
     out['note'] = 'the test scenes hold no snow: snow n/a, mean over the other three'
     return out
 
 
-def _replaced(variant: str) -> dict[str, Any]:
-    old = _SEG_REPLACED[variant]
-    return {
+def _replaced(old: dict[str, Any]) -> dict[str, Any]:
+    """A replaced file's entry, its IoU by class and the one it replaced in turn."""
+    out = {
         **old,
-        'iou': {
-            split: {**dict(zip(CLASSES, iou, strict=True)), 'mean': _mean(iou)}
-            for split, iou in old['iou'].items()
-        },
+        'iou': {split: _classwise(iou) for split, iou in old['iou'].items()},
     }
+    if 'confusion' in old:
+        out['confusion'] = {
+            split: _pooled(old['confusion'], split)
+            for split in ('val', 'test', 'val+test')
+        }
+    if 'gpu_iou' in old:
+        out['gpu_iou'] = {'split': 'val+test', **_classwise(old['gpu_iou'])}
+    if 'replaces' in old:
+        out['replaces'] = _replaced(old['replaces'])
+    return out
 
 
-#: the inpainter files the CSIA segmenter trained with (shipped at
-#: :data:`SEGMENTER_COMMIT`; cloud and shadow have since been replaced by inpainters
-#: that paint over the ground, so ``sparcs_csia.yaml`` now paints with those)
-_SEG_INPAINTERS = {
-    'cloud': 'csia_inpainter_cloud_photo-a5379fdc.pth',
-    'shadow': 'csia_inpainter_shadow_photo-6bfa4c9e.pth',
-    'snow': 'csia_inpainter_snow_photo-aecfbc5e.pth',
-}
 #: the order the CSIA segmenter's training applied its augmentations in
 #: (``docs/configs/sparcs_csia.yaml``)
 _SEG_PAINT_ORDER = (
-    'RandomCloudShadow, the shadow painted first, then its cloud (shadow_first=True)',
-    'RandomShadowForClouds',
+    'RandomCloudShadow, the shadow painted first (deepened: shadow_depth '
+    f'{SEGMENTER_SHADOW_DEPTH}), then its cloud (shadow_first=True)',
+    f'RandomShadowForClouds, shadow_depth {SEGMENTER_SHADOW_DEPTH}',
     'RandomSnow',
     'random flips and 90-degree rotations',
 )
@@ -641,6 +795,7 @@ _SEG_PAINT_ORDER = (
 def _segmenter_meta(variant: str, seed: int) -> dict[str, Any]:
     csia = variant == 'csia'
     name = f'{variant.upper()}_SPARCS_PHOTO'
+    commit = SEGMENTER_COMMITS[variant]
     return {
         'dataset': 'SPARCS',
         'image': 'photo',
@@ -654,8 +809,11 @@ def _segmenter_meta(variant: str, seed: int) -> dict[str, Any]:
         'normalization': normalization_text('photo'),
         'augmentation': (
             'CSIA in the order of paint_order, p 0.5 each, min_free 0.25 for '
-            'RandomCloudShadow and RandomSnow, the shipped inpainters and structure '
-            'bank (source: sparcs), then random flips and 90-degree rotations'
+            'RandomCloudShadow and RandomSnow, shadow_depth '
+            f'{SEGMENTER_SHADOW_DEPTH} for RandomCloudShadow and '
+            "RandomShadowForClouds (a painted shadow's gain over the ground raised to "
+            'that power), the shipped inpainters and structure bank (source: '
+            'sparcs), then random flips and 90-degree rotations'
             if csia
             else 'random flips and 90-degree rotations'
         ),
@@ -663,24 +821,29 @@ def _segmenter_meta(variant: str, seed: int) -> dict[str, Any]:
         'inpainter_weights': (
             {
                 c: f'CSIAInpainter_Weights.{c.upper()}_SPARCS_PHOTO as shipped at '
-                f'commit {SEGMENTER_COMMIT}'
+                f'commit {commit}'
                 for c in _SEG_INPAINTERS
             }
             if csia
             else None
         ),
         'paint_order': _SEG_PAINT_ORDER if csia else None,
+        'shadow_depth': SEGMENTER_SHADOW_DEPTH if csia else None,
         'structure_bank': SPARCS_BANK if csia else None,
         'training_scenes': TRAINING_SCENES,
         'config': _SEG_CONFIGS[variant],
-        'training': _SEG_TRAINING,
+        'ablation_row': _SEG_ROWS[variant],
+        'training': _seg_training(variant),
+        'selection': _SEG_SELECTION[variant],
+        'record': SEGMENTER_RECORD,
         'seed': seed,
         'steps_done': 2000,
-        'commit': SEGMENTER_COMMIT,
-        'export': 'state dict of the smp model in fp16 (its num_batches_tracked too), '
-        'torch.save, CPU tensors',
+        'commit': commit,
+        'export': 'state dict of the smp model, floating-point tensors in fp16 and '
+        'the batch-norm counters (num_batches_tracked) as int64, CPU tensors, '
+        'torch.save (save_weights, through torchgeo-csia export)',
         'scores': _segmenter_scores(variant, name),
-        'replaces': _replaced(variant),
+        'replaces': _replaced(_SEG_REPLACED[variant]),
         'publication': 'https://doi.org/10.1016/j.asr.2025.01.049',
         'repo': 'https://github.com/torchgeo-csia',
         'license': 'CC0-1.0',
@@ -692,21 +855,23 @@ class CSIASegmenter_Weights(CSIAWeightsEnum):
 
     U-Net++ (``tu-efficientnet_b0``, narrow decoder) over the 3-band quicklook
     scaled to [0, 1], 4 classes of the ``csia`` scheme, trained with ``torchgeo
-    fit`` and the shipped configs (``meta['config']``, ``meta['training']``):
+    fit`` and the shipped configs (``meta['config']``, ``meta['training']``), as a
+    pair of the paired ablation (the same seed: the same initialisation and crops):
     ``BASE`` with geometric augmentations only, ``CSIA`` with CSIA on top, with the
-    shipped inpainters in the order of ``meta['paint_order']``. Scores (``torchgeo
-    test`` on a CPU, val, test and both) in ``meta['scores']``; the files they
-    replaced in ``meta['replaces']``.
+    shipped inpainters in the order of ``meta['paint_order']``, the CSIA row and seed
+    chosen on the val scenes (``meta['selection']``). Scores (``torchgeo test`` on a
+    CPU, val, test and both; on the GPU, val and test) in ``meta['scores']``; the
+    files they replaced in ``meta['replaces']``.
 
     .. versionadded:: 0.1
     """
 
     BASE_SPARCS_PHOTO = ShippedWeights(
-        'segmentation_models/csia_segmenter_base_photo_s0-35c963dd.pth',
+        'segmentation_models/csia_segmenter_base_photo_s0-1857225f.pth',
         _segmenter_meta('base', 0),
     )
     CSIA_SPARCS_PHOTO = ShippedWeights(
-        'segmentation_models/csia_segmenter_csia_photo_s0-f5599d7a.pth',
+        'segmentation_models/csia_segmenter_csia_photo_s0-7f433908.pth',
         _segmenter_meta('csia', 0),
     )
 
