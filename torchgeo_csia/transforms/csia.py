@@ -596,7 +596,7 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
         assert isinstance(net, Inpainter)
         low, high = net.value_range
         pred = self._run(net, image, hole)
-        if cls == SHADOW and self.shadow_depth != 1:
+        if cls == SHADOW:  # deepen returns pred itself at depth 1
             pred = deepen(image, pred, self.shadow_depth)
         return paste(image, pred, hole, low, high)
 
