@@ -225,6 +225,10 @@ def test_rows_are_the_issues() -> None:
 def test_each_row_overrides_only_the_augmentations(path: Path) -> None:
     text = path.read_text()
     config = yaml.safe_load(text)
+    # the model only where the row adjusts the training logits
+    model = config.pop('model', {'init_args': {'logit_adjustment': None}})
+    assert list(model) == ['init_args']
+    assert list(model['init_args']) == ['logit_adjustment']
     assert list(config) == ['data'] and list(config['data']) == ['init_args']
     assert list(config['data']['init_args']) == ['csia']
     # it says what it tests, then how to run it (the GPU and the laptop line)
@@ -272,6 +276,10 @@ def test_rows_hold_what_they_say() -> None:
         (m, {**a, 'shadow_depth': 1.9} if m in shadows else a) for m, a in all_modes
     ]
     assert _modes('csia_all_deep') == deep
+    # csia_all_deep's painting, the training logits adjusted for its prior shift
+    adjusted = yaml.safe_load((ROWS / 'csia_all_deep_adjusted.yaml').read_text())
+    assert _modes('csia_all_deep_adjusted') == deep
+    assert len(adjusted['model']['init_args']['logit_adjustment']) == 4
     reach = _modes('csia_authors_reach')
     assert [m for m, _ in reach] == [m for m, _ in all_modes]
     assert [a.get('min_free') for _, a in reach] == [1.0, None, 1.0]

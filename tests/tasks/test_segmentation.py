@@ -170,6 +170,35 @@ class TestTrainingStep:
         for key in a:
             torch.testing.assert_close(a[key], b[key], equal_nan=True)
 
+    @pytest.mark.filterwarnings('ignore:You are trying to `self.log')
+    def test_logit_adjustment_moves_the_training_loss_only(self) -> None:
+        torch.manual_seed(0)
+        adjustment = [-0.3, 0.4, 0.8, 0.35]
+        ours = CSIASegmentation(
+            backbone='resnet18',
+            decoder_channels=(16,) * 5,
+            logit_adjustment=adjustment,
+        )
+        plain = CSIASegmentation(backbone='resnet18', decoder_channels=(16,) * 5)
+        # the same network: the adjustment is not in the state dict
+        plain.load_state_dict(ours.state_dict())
+        ours.eval(), plain.eval()
+        batch = self.batch()
+        logits = plain(batch['image'])
+        torch.testing.assert_close(ours(batch['image']), logits)
+        shifted = logits + torch.tensor(adjustment).view(1, -1, 1, 1)
+        loss = ours.training_step(batch, 0)
+        assert loss.item() == pytest.approx(
+            plain.criterion(shifted, batch['mask']).item()
+        )
+        assert loss.item() != pytest.approx(
+            plain.criterion(logits, batch['mask']).item()
+        )
+
+    def test_logit_adjustment_needs_one_value_per_class(self) -> None:
+        with pytest.raises(ValueError, match='one value per class \\(4\\)'):
+            CSIASegmentation(logit_adjustment=[0.1, 0.2])
+
     def test_training_metrics_skip_host_checks(self) -> None:
         task = CSIASegmentation()
         for metric in task.train_metrics.values():

@@ -73,6 +73,7 @@ ROWS: tuple[str, ...] = (
     'csia_all',
     'csia_all_seen',
     'csia_all_deep',
+    'csia_all_deep_adjusted',
     'plasma',
     'csia_authors_reach',
 )

@@ -144,10 +144,19 @@ class CSIASegmentation(SemanticSegmentation):
     * ``test_step`` and ``predict_step`` on whole scenes by :func:`sliding_window`
       (the datamodule's test batches are whole scenes, see
       :class:`~torchgeo_csia.datamodules.SPARCSDataModule`); training and
-      validation stay patch-wise, as in TorchGeo.
+      validation stay patch-wise, as in TorchGeo;
+    * *logit_adjustment*: a per-class offset on the training logits, for batches
+      whose class prior differs from the scenes' (CSIA's).
+
+    References:
+        .. [Menon2021] Menon, Jayasumana, Rawat, Jain, Veit and Kumar, Long-tail
+           learning via logit adjustment, *ICLR*, 2021,
+           https://arxiv.org/abs/2007.07314.
 
     .. versionadded:: 0.1
     """
+
+    logit_adjustment: Tensor
 
     def __init__(
         self,
@@ -176,6 +185,7 @@ class CSIASegmentation(SemanticSegmentation):
         pct_start: float = 0.05,
         tile_size: int = 512,
         tile_overlap: int = 64,
+        logit_adjustment: Sequence[float] | None = None,
     ) -> None:
         """Initialize the task.
 
@@ -208,9 +218,17 @@ class CSIASegmentation(SemanticSegmentation):
             pct_start: share of the one-cycle schedule spent warming up.
             tile_size: tile of the full-scene ``test_step`` / ``predict_step``.
             tile_overlap: overlap of those tiles.
+            logit_adjustment: per-class values added to the logits in the training
+                loss and training metrics only (a logit-adjusted loss,
+                [Menon2021]_): ``log(π_train / π_real)`` of the class
+                shares of the training batches and of the real scenes makes the
+                network's raw logits, which validation, test and prediction use,
+                those of the real prior. CSIA's batches hold more of the classes
+                it paints than the scenes do
+                (:mod:`torchgeo_csia.experiments.prior` measures both).
 
         Raises:
-            ValueError: If *scheduler* or the tiling is invalid.
+            ValueError: If *scheduler*, the tiling or *logit_adjustment* is invalid.
         """
         if scheduler not in ('plateau', 'onecycle'):
             raise ValueError(
@@ -220,6 +238,11 @@ class CSIASegmentation(SemanticSegmentation):
             raise ValueError(
                 f'tile_overlap must be in [0, tile_size={tile_size}), '
                 f'got {tile_overlap}'
+            )
+        if logit_adjustment is not None and len(logit_adjustment) != num_classes:
+            raise ValueError(
+                f'logit_adjustment needs one value per class ({num_classes}), '
+                f'got {list(logit_adjustment)}'
             )
         self.decoder_channels = tuple(decoder_channels)
         super().__init__(
@@ -240,6 +263,13 @@ class CSIASegmentation(SemanticSegmentation):
             patience=patience,
             freeze_backbone=freeze_backbone,
             freeze_decoder=freeze_decoder,
+        )
+        # not persistent: checkpoints and exported weights stay those of the network
+        adjustment = torch.zeros(num_classes)
+        if logit_adjustment is not None:
+            adjustment = torch.tensor(list(logit_adjustment), dtype=torch.float32)
+        self.register_buffer(
+            'logit_adjustment', adjustment.view(1, -1, 1, 1), persistent=False
         )
 
     def configure_models(self) -> None:
@@ -310,6 +340,9 @@ class CSIASegmentation(SemanticSegmentation):
     ) -> Tensor:
         """TorchGeo's training step, with the training metrics only accumulated.
 
+        The logits of loss and metrics carry the task's *logit_adjustment* (zero by
+        default).
+
         TorchGeo calls the metric collection, which also computes every batch's own
         values that nothing logs (``on_train_epoch_end`` logs what accumulated); this
         step only updates it, so the logged metrics are the same.
@@ -323,7 +356,7 @@ class CSIASegmentation(SemanticSegmentation):
             The loss tensor.
         """
         x, y = batch['image'], batch['mask']
-        y_hat = self(x)
+        y_hat = self(x) + self.logit_adjustment
         self.train_metrics.update(y_hat.detach(), y)
         loss: Tensor = self.criterion(y_hat, y)
         self.log('train_loss', loss, batch_size=x.shape[0])
