@@ -272,6 +272,34 @@ def test_shadow_depth_reaches_the_painter(
     assert '(shadow depth 1.9)' in out.read_text()
 
 
+def test_cloud_density_reaches_the_painter(
+    usgs_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[ts.RandomCloudShadow] = []
+
+    class Recorded(ts.RandomCloudShadow):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(ts, 'RandomCloudShadow', Recorded)
+    ts.as_painter('shipped', ('cloud',), cloud_density=2.0)
+    assert built[-1].cloud_density == 2.0 and built[-1].shadow_depth == 1.0
+    with pytest.raises(ValueError, match='cloud_density must be > 0'):
+        ts.as_painter('shipped', cloud_density=0.0)
+    with pytest.raises(ValueError, match='CSIA modes only'):
+        ts.as_painter(white_square, cloud_density=2.0)
+    out, numbers = tmp_path / 'dense.md', tmp_path / 'dense.json'
+    argv = ['--root', usgs_root, '--out', str(out), '--json', str(numbers)]
+    argv += ['--classes', 'cloud', '--seeds', '0', '--crops', '8', '--size', '16']
+    argv += ['--patch', '32', '--min-pixels', '10', '--steps', '3', '--width', '4']
+    argv += ['--score-splits', 'val', 'test', '--shadow-depth', '1.9']
+    assert ts.main([*argv, '--no-figure', '--cloud-density', '2']) == 0
+    assert built[-1].cloud_density == 2.0
+    assert json.loads(numbers.read_text())['config']['cloud_density'] == 2.0
+    assert '(shadow depth 1.9, cloud density 2)' in out.read_text()
+
+
 def test_as_painter_bad_arguments() -> None:
     with pytest.raises(ValueError, match='painter'):
         ts.as_painter({'water': 'x'})

@@ -7,6 +7,7 @@ from torchgeo_csia.models.inpainter import (
     holed_input,
     inpainter,
     smooth_fill,
+    thicken,
 )
 from torchgeo_csia.transforms import RandomCloudShadow
 
@@ -152,3 +153,40 @@ def test_over_mode_through_the_augmentation() -> None:
     )
     untouched = (labels == 0)[:, None].expand_as(image)
     assert torch.equal(out[untouched], image[untouched])
+
+
+# -------------------------------------------------------------- density
+def test_thicken_stacks_layers() -> None:
+    alpha = torch.tensor([0.0, 0.1, 0.5, 1.0])
+    assert thicken(alpha, 1.0) is alpha
+    # two layers of 0.5 let a quarter through
+    assert thicken(alpha, 2.0).tolist() == pytest.approx([0.0, 0.19, 0.75, 1.0])
+    thin = thicken(alpha, 0.5)
+    assert (thin[1:3] < alpha[1:3]).all() and thin[[0, 3]].tolist() == [0.0, 1.0]
+
+
+def test_density_thickens_the_opacity_over_the_ground() -> None:
+    torch.manual_seed(0)
+    image = torch.rand(2, 3, 32, 32)
+    hole = square(2, 32, 8, 24)
+    net = constant(3, 0.2, 0.9)
+    plain, dense = net(image, hole), net(image, hole, density=3.0)
+    alpha = 1 - 0.8**3
+    torch.testing.assert_close(dense, (1 - alpha) * image + alpha * 0.9)
+    torch.testing.assert_close(net(image, hole, density=1.0), plain)
+    # brighter where the radiance is above the ground
+    assert (dense[image < 0.9] > plain[image < 0.9]).all()
+
+
+@pytest.mark.parametrize('density', [0.0, -1.0])
+def test_density_must_be_positive(density: float) -> None:
+    with pytest.raises(ValueError, match='density must be > 0'):
+        constant(3, 0.2, 0.9)(
+            torch.rand(1, 3, 32, 32), square(1, 32, 8, 24), density=density
+        )
+
+
+def test_density_is_for_the_over_mode() -> None:
+    net = Inpainter(nn.Conv2d(4, 3, 1), 3)
+    with pytest.raises(ValueError, match="1 unless mode is 'over'"):
+        net(torch.rand(1, 3, 32, 32), square(1, 32, 8, 24), density=2.0)

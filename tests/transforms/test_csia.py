@@ -797,6 +797,62 @@ def test_shadow_depth_must_be_positive(
         build(value)
 
 
+# -- cloud_density: painted clouds thickened ------------------------------------------
+def _over(alpha: float, radiance: float, margin: int = 0) -> Inpainter:
+    """An 'over' inpainter of one opacity and radiance everywhere."""
+    net = nn.Conv2d(4, 6, 1)
+    nn.init.zeros_(net.weight)
+    with torch.no_grad():
+        net.bias[:3] = torch.tensor(alpha).logit()
+        net.bias[3:] = radiance
+    return Inpainter(net, 3, margin=margin, mode='over')
+
+
+def test_cloud_density_thickens_the_cloud_only() -> None:
+    torch.manual_seed(0)
+    image = 0.3 + 0.4 * torch.rand(2, 3, 64, 64)
+    mask = torch.zeros(2, 64, 64, dtype=torch.long)
+
+    def build(density: float) -> RandomCloudShadow:
+        return RandomCloudShadow(
+            _over(0.2, 0.95),
+            _over(0.3, 0.05, margin=1),
+            p=1.0,
+            shadow_mode='random',
+            cloud_density=density,
+        )
+
+    plain = build(1.0)
+    plain_image, plain_mask = plain(image, mask)
+    params = plain.last_params
+    dense_image, dense_mask = build(2.0)(image, mask, params=params)
+    assert torch.equal(dense_mask, plain_mask)
+    order = params['classes'].tolist()
+    cloud = params['paint'][order.index(3)]
+    where = torch.zeros(2, 64, 64, dtype=torch.bool)
+    where[params['indices']] = cloud
+    assert where.any()
+    px = where[:, None].expand_as(image)
+    # the cloud's opacity 0.2 becomes 1 - 0.8 ** 2 = 0.36 over the same ground
+    assert (dense_image[px] > plain_image[px]).all()
+    ground = (plain_image[px] - 0.2 * 0.95) / 0.8
+    torch.testing.assert_close(dense_image[px], 0.64 * ground + 0.36 * 0.95)
+    assert torch.equal(dense_image[~px], plain_image[~px])
+
+
+@pytest.mark.parametrize('value', [0.0, -1.0])
+def test_cloud_density_must_be_positive(value: float) -> None:
+    with pytest.raises(ValueError, match='cloud_density must be > 0'):
+        RandomCloudShadow(_over(0.2, 0.9), tiny(3), cloud_density=value)
+
+
+def test_cloud_density_needs_a_network_over_the_ground() -> None:
+    with pytest.raises(ValueError, match="mode 'over'"):
+        RandomCloudShadow(tiny(3), tiny(3), cloud_density=2.0)
+    assert RandomCloudShadow(tiny(3), tiny(3)).cloud_density == 1.0
+    assert RandomSnow(tiny(3)).cloud_density == 1.0
+
+
 def test_other_modes_keep_their_paint() -> None:
     assert RandomSnow(tiny(3)).shadow_depth == 1.0
     assert RandomCopyPaste('shadow').shadow_depth == 1.0

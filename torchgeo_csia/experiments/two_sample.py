@@ -17,7 +17,8 @@ The crops:
   :class:`~torchgeo_csia.transforms.RandomCloudShadow` for cloud and shadow and
   :class:`~torchgeo_csia.transforms.RandomSnow` for snow, at ``p=1`` with the
   shipped structure bank and the scene's sun geometry; the painted shadow deepened
-  by *shadow_depth*, ``--shadow-depth``, if not 1) paints label-free patches of
+  by *shadow_depth*, ``--shadow-depth``, and the painted cloud's opacity thickened
+  by *cloud_density*, ``--cloud-density``, if not 1) paints label-free patches of
   the split's scenes (normalised as the datamodule does, ``photo / 255``); the
   pixels whose label changed to the class are the painted ones, and each crop is
   centred on one of them;
@@ -602,6 +603,7 @@ def as_painter(
     painter: PainterLike,
     structures: Sequence[str] = STRUCTURES,
     shadow_depth: float = 1.0,
+    cloud_density: float = 1.0,
 ) -> list[tuple[PaintFunction, tuple[str, ...]]]:
     """Paint functions for the structures asked for, and which each one serves.
 
@@ -629,6 +631,10 @@ def as_painter(
             :class:`~torchgeo_csia.transforms.RandomCloudShadow` mode (the shadow
             fill's gain over the ground raised to this power; 1: as the network
             paints it); a paint function or module must leave it at 1.
+        cloud_density: the ``cloud_density`` of that mode (the cloud network's
+            opacity made so many times as thick; 1: as the network paints it); a
+            paint function or module must leave it at 1, as must a cloud network
+            that does not paint over the ground.
 
     Returns:
         ``(paint, classes)`` pairs: each paint function runs on its own patches and
@@ -636,18 +642,22 @@ def as_painter(
 
     Raises:
         ValueError: If *painter* or a key of it is not understood, or
-            *shadow_depth* is not > 0 or is given with a paint function or module.
+            *shadow_depth* or *cloud_density* is not > 0 or is given with a paint
+            function or module.
     """
     wanted = tuple(s for s in STRUCTURES if s in structures)
-    if not shadow_depth > 0:
-        raise ValueError(f'shadow_depth must be > 0, got {shadow_depth}')
+    settings = {'shadow_depth': shadow_depth, 'cloud_density': cloud_density}
+    for name, value in settings.items():
+        if not value > 0:
+            raise ValueError(f'{name} must be > 0, got {value}')
 
     def own(paint: PaintFunction) -> list[tuple[PaintFunction, tuple[str, ...]]]:
-        if shadow_depth != 1:
-            raise ValueError(
-                'shadow_depth applies to the CSIA modes only, not to a paint '
-                f'function or module; got {shadow_depth}'
-            )
+        for name, value in settings.items():
+            if value != 1:
+                raise ValueError(
+                    f'{name} applies to the CSIA modes only, not to a paint '
+                    f'function or module; got {value}'
+                )
         return [(paint, wanted)]
 
     if isinstance(painter, nn.Module) and not isinstance(painter, Inpainter):
@@ -689,6 +699,7 @@ def as_painter(
             source='sparcs',
             min_free=0.0,
             shadow_depth=shadow_depth,
+            cloud_density=cloud_density,
         )
         out.append((_module_painter(aug), cs))
     if 'snow' in wanted:
@@ -1047,6 +1058,7 @@ def two_sample_test(
     examples: int = 6,
     log: Callable[[str], None] | None = None,
     shadow_depth: float = 1.0,
+    cloud_density: float = 1.0,
 ) -> dict[str, Any]:
     """Two-sample classifier test of painted structures against real ones.
 
@@ -1086,6 +1098,8 @@ def two_sample_test(
         log: called with a line of progress now and then.
         shadow_depth: the painted shadow's depth (:func:`as_painter`; 1: as the
             network paints it).
+        cloud_density: the painted cloud's density (:func:`as_painter`; 1: as the
+            network paints it).
 
     Returns:
         ``config``, ``painter`` (its description), ``seconds``, ``classes`` (per
@@ -1114,7 +1128,7 @@ def two_sample_test(
     say = log or (lambda _: None)
     start = time.perf_counter()
     dev = torch.device(device)
-    modes = as_painter(painter, classes, shadow_depth)
+    modes = as_painter(painter, classes, shadow_depth, cloud_density)
     wanted = [c for c in STRUCTURES if c in classes]
     scenes = load_scenes(root, [*train_splits, *score_splits])
     roles = {'train': tuple(train_splits), 'score': tuple(score_splits)}
@@ -1237,6 +1251,7 @@ def two_sample_test(
             'lr': lr,
             'data_seed': data_seed,
             'shadow_depth': shadow_depth,
+            'cloud_density': cloud_density,
         },
         'painter': _describe(painter),
         'classes': result_classes,
@@ -1321,10 +1336,17 @@ def format_table(result: dict[str, Any]) -> str:
         notes.
     """
     cfg = result['config']
-    depth = cfg.get('shadow_depth', 1.0)
+    settings = [
+        f'{name} {cfg.get(key, 1.0):g}'
+        for key, name in (
+            ('shadow_depth', 'shadow depth'),
+            ('cloud_density', 'cloud density'),
+        )
+        if cfg.get(key, 1.0) != 1
+    ]
     lines = [
         f'Painter: `{result["painter"]}`'
-        + (f' (shadow depth {depth:g})' if depth != 1 else '')
+        + (f' ({", ".join(settings)})' if settings else '')
         + f'. Seeds {cfg["seeds"]}; {cfg["crops"]} crops '
         f'of {cfg["size"]} px per kind, class and split; classifiers train on '
         f'{"+".join(cfg["train_splits"])} scenes and are scored on '
@@ -1505,6 +1527,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the painted shadow's gain over the ground raised to this power "
         '(1: as the network paints it)',
     )
+    p.add_argument(
+        '--cloud-density',
+        type=float,
+        default=1.0,
+        help="the painted cloud's opacity made so many times as thick "
+        '(1: as the network paints it)',
+    )
     p.add_argument('--json', default=None, help='also write the numbers here')
     p.add_argument('--no-figure', action='store_true')
     p.add_argument(
@@ -1547,6 +1576,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_seed=args.data_seed,
         log=log,
         shadow_depth=args.shadow_depth,
+        cloud_density=args.cloud_density,
     )
     out = Path(args.out)
     command = 'python -m torchgeo_csia.experiments.two_sample ' + shlex.join(

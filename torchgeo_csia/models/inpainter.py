@@ -66,6 +66,29 @@ def smooth_fill(image: Tensor, hole: Tensor) -> Tensor:
     return torch.where(h, est, image)
 
 
+def thicken(alpha: Tensor, density: float) -> Tensor:
+    """An opacity made *density* times as thick: ``1 - (1 - alpha) ** density``.
+
+    The ground seen through a layer of opacity *alpha* keeps ``1 - alpha`` of its
+    radiance; *density* such layers stacked keep that to the power *density*. So
+    opacity 0 stays 0 (the ground itself), 1 stays 1, and in between a density above
+    1 thickens the layer and one below 1 thins it, with the layer's own radiance and
+    shape unchanged.
+
+    Args:
+        alpha: opacities in ``[0, 1]``.
+        density: the power, > 0 (1: *alpha* itself).
+
+    Returns:
+        The thickened opacities, in ``[0, 1]``.
+
+    .. versionadded:: 0.1
+    """
+    if density == 1:
+        return alpha
+    return 1 - (1 - alpha) ** density
+
+
 def holed_input(
     image: Tensor, hole: Tensor, hole_channel: bool, fill: Tensor | None = None
 ) -> Tensor:
@@ -191,7 +214,11 @@ class Inpainter(nn.Module):
             )
 
     def forward(
-        self, image: Tensor, hole: Tensor, fill: Tensor | None = None
+        self,
+        image: Tensor,
+        hole: Tensor,
+        fill: Tensor | None = None,
+        density: float = 1.0,
     ) -> Tensor:
         """Predict the image inside *hole*.
 
@@ -202,15 +229,23 @@ class Inpainter(nn.Module):
             hole: ``B x H x W`` (or ``B x 1 x H x W``) boolean.
             fill: ``B x bands`` values for the hole (default: :attr:`hole_value`;
                 ``'fill'`` mode only).
+            density: in the ``'over'`` mode, the predicted opacity is made this
+                many times as thick (:func:`thicken`; 1: as predicted).
 
         Raises:
-            ValueError: If the image or the hole do not fit, or *fill* is given in
-                the ``'over'`` mode.
+            ValueError: If the image or the hole do not fit, *fill* is given in
+                the ``'over'`` mode, or *density* is not 1 in the ``'fill'`` mode
+                or not > 0.
 
         Returns:
             ``B x bands x H x W`` prediction (not yet pasted or clipped).
         """
         self.check(image)
+        if not density > 0 or (density != 1 and self.mode != 'over'):
+            raise ValueError(
+                f"density must be > 0, and 1 unless mode is 'over' (an opacity to "
+                f'thicken); got {density} in mode {self.mode!r}'
+            )
         if hole.ndim == 4 and hole.shape[1] == 1:  # a mask with a channel axis
             hole = hole[:, 0]
         if hole.shape != (image.shape[0], *image.shape[2:]):
@@ -234,7 +269,7 @@ class Inpainter(nn.Module):
         out = self._net(x)
         if self.mode == 'fill':
             return out
-        alpha = torch.sigmoid(out[:, : self.bands])
+        alpha = thicken(torch.sigmoid(out[:, : self.bands]), density)
         radiance = out[:, self.bands :]
         composite: Tensor = (1 - alpha) * image + alpha * radiance
         return composite
