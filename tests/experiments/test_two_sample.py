@@ -294,10 +294,16 @@ def test_cloud_density_reaches_the_painter(
     argv += ['--classes', 'cloud', '--seeds', '0', '--crops', '8', '--size', '16']
     argv += ['--patch', '32', '--min-pixels', '10', '--steps', '3', '--width', '4']
     argv += ['--score-splits', 'val', 'test', '--shadow-depth', '1.9']
-    assert ts.main([*argv, '--no-figure', '--cloud-density', '2']) == 0
-    assert built[-1].cloud_density == 2.0
-    assert json.loads(numbers.read_text())['config']['cloud_density'] == 2.0
-    assert '(shadow depth 1.9, cloud density 2)' in out.read_text()
+    argv += ['--cloud-density', '2', '--cloud-texture', '1']
+    assert ts.main([*argv, '--no-figure']) == 0
+    assert built[-1].cloud_density == 2.0 and built[-1].cloud_texture == 1.0
+    config = json.loads(numbers.read_text())['config']
+    assert config['cloud_density'] == 2.0 and config['cloud_texture'] == 1.0
+    assert '(shadow depth 1.9, cloud density 2, cloud texture 1)' in out.read_text()
+    with pytest.raises(ValueError, match='cloud_texture must be >= 0'):
+        ts.as_painter('shipped', cloud_texture=-1.0)
+    with pytest.raises(ValueError, match='cloud_texture applies'):
+        ts.as_painter(white_square, cloud_texture=1.0)
 
 
 def test_as_painter_bad_arguments() -> None:

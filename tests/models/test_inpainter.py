@@ -190,3 +190,16 @@ def test_density_is_for_the_over_mode() -> None:
     net = Inpainter(nn.Conv2d(4, 3, 1), 3)
     with pytest.raises(ValueError, match="1 unless mode is 'over'"):
         net(torch.rand(1, 3, 32, 32), square(1, 32, 8, 24), density=2.0)
+
+
+def test_density_may_vary_across_the_image() -> None:
+    image = torch.full((1, 3, 8, 8), 0.2)
+    hole = torch.ones(1, 8, 8, dtype=torch.bool)
+    density = torch.ones(1, 1, 8, 8)
+    density[..., 4:] = 2.0
+    out = constant(3, 0.5, 1.0)(image, hole, density=density)
+    torch.testing.assert_close(out[..., :4], torch.full((1, 3, 8, 4), 0.6))
+    torch.testing.assert_close(out[..., 4:], torch.full((1, 3, 8, 4), 0.8))
+    assert torch.equal(
+        thicken(torch.tensor([0.5]), torch.tensor([2.0])), torch.tensor([0.75])
+    )

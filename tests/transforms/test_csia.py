@@ -1,3 +1,4 @@
+import math
 from collections.abc import Callable
 
 import kornia.augmentation as K
@@ -851,6 +852,62 @@ def test_cloud_density_needs_a_network_over_the_ground() -> None:
         RandomCloudShadow(tiny(3), tiny(3), cloud_density=2.0)
     assert RandomCloudShadow(tiny(3), tiny(3)).cloud_density == 1.0
     assert RandomSnow(tiny(3)).cloud_density == 1.0
+
+
+def test_cloud_texture_draws_a_density_map_per_sample() -> None:
+    torch.manual_seed(0)
+    image = 0.3 + 0.4 * torch.rand(2, 3, 64, 64)
+    mask = torch.zeros(2, 64, 64, dtype=torch.long)
+
+    def build(texture: float) -> RandomCloudShadow:
+        return RandomCloudShadow(
+            _over(0.2, 0.95),
+            _over(0.3, 0.05, margin=1),
+            p=1.0,
+            shadow_mode='random',
+            cloud_density=2.0,
+            cloud_texture=texture,
+        )
+
+    flat = build(0.0)
+    flat(image, mask)
+    assert 'cloud_density' not in flat.last_params
+    lumpy = build(1.0)
+    out, _ = lumpy(image, mask)
+    params = lumpy.last_params
+    density = params['cloud_density']
+    k = len(params['indices'])
+    assert density.shape == (k, 1, 64, 64)
+    # 2 * exp(+-1) at the fractal's ends, and every value between
+    assert float(density.min()) == pytest.approx(2 / math.e, rel=1e-5)
+    assert float(density.max()) == pytest.approx(2 * math.e, rel=1e-5)
+    # a parameter like the others: replayed, the same painting
+    again, _ = build(1.0)(image, mask, params=params)
+    assert torch.equal(again, out)
+    # where the map is above 2 the cloud is brighter than the flat one's
+    flat_params = {k: v for k, v in params.items() if k != 'cloud_density'}
+    flat_out, _ = flat(image, mask, params=flat_params)
+    cloud = torch.zeros(2, 64, 64, dtype=torch.bool)
+    cloud[params['indices']] = params['paint'][params['classes'].tolist().index(3)]
+    thick = torch.zeros_like(cloud)
+    thick[params['indices']] = density[:, 0] > 2.2
+    px = (cloud & thick)[:, None].expand_as(image)
+    assert px.any() and (out[px] > flat_out[px]).all()
+
+
+@pytest.mark.parametrize(
+    ('kwargs', 'match'),
+    [
+        ({'cloud_texture': -0.5}, 'cloud_texture must be >= 0'),
+        ({'cloud_roughness': 0.0}, 'cloud_roughness must be in'),
+        ({'cloud_roughness': 1.5}, 'cloud_roughness must be in'),
+    ],
+)
+def test_cloud_texture_bad_arguments(kwargs: dict[str, float], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        RandomCloudShadow(_over(0.2, 0.9), tiny(3), **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="mode 'over'"):
+        RandomCloudShadow(tiny(3), tiny(3), cloud_texture=1.0)
 
 
 def test_other_modes_keep_their_paint() -> None:

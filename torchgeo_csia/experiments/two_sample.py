@@ -604,6 +604,7 @@ def as_painter(
     structures: Sequence[str] = STRUCTURES,
     shadow_depth: float = 1.0,
     cloud_density: float = 1.0,
+    cloud_texture: float = 0.0,
 ) -> list[tuple[PaintFunction, tuple[str, ...]]]:
     """Paint functions for the structures asked for, and which each one serves.
 
@@ -635,6 +636,8 @@ def as_painter(
             opacity made so many times as thick; 1: as the network paints it); a
             paint function or module must leave it at 1, as must a cloud network
             that does not paint over the ground.
+        cloud_texture: the ``cloud_texture`` of that mode (how far the density
+            varies across the cloud; 0: nowhere), under the same rule.
 
     Returns:
         ``(paint, classes)`` pairs: each paint function runs on its own patches and
@@ -650,13 +653,15 @@ def as_painter(
     for name, value in settings.items():
         if not value > 0:
             raise ValueError(f'{name} must be > 0, got {value}')
+    if not cloud_texture >= 0:
+        raise ValueError(f'cloud_texture must be >= 0, got {cloud_texture}')
 
     def own(paint: PaintFunction) -> list[tuple[PaintFunction, tuple[str, ...]]]:
-        for name, value in settings.items():
+        for name, value in {**settings, 'cloud_texture': cloud_texture + 1}.items():
             if value != 1:
                 raise ValueError(
                     f'{name} applies to the CSIA modes only, not to a paint '
-                    f'function or module; got {value}'
+                    f'function or module; got {value - (name == "cloud_texture")}'
                 )
         return [(paint, wanted)]
 
@@ -700,6 +705,7 @@ def as_painter(
             min_free=0.0,
             shadow_depth=shadow_depth,
             cloud_density=cloud_density,
+            cloud_texture=cloud_texture,
         )
         out.append((_module_painter(aug), cs))
     if 'snow' in wanted:
@@ -1059,6 +1065,7 @@ def two_sample_test(
     log: Callable[[str], None] | None = None,
     shadow_depth: float = 1.0,
     cloud_density: float = 1.0,
+    cloud_texture: float = 0.0,
 ) -> dict[str, Any]:
     """Two-sample classifier test of painted structures against real ones.
 
@@ -1100,6 +1107,8 @@ def two_sample_test(
             network paints it).
         cloud_density: the painted cloud's density (:func:`as_painter`; 1: as the
             network paints it).
+        cloud_texture: how far that density varies across the cloud
+            (:func:`as_painter`; 0: nowhere).
 
     Returns:
         ``config``, ``painter`` (its description), ``seconds``, ``classes`` (per
@@ -1128,7 +1137,7 @@ def two_sample_test(
     say = log or (lambda _: None)
     start = time.perf_counter()
     dev = torch.device(device)
-    modes = as_painter(painter, classes, shadow_depth, cloud_density)
+    modes = as_painter(painter, classes, shadow_depth, cloud_density, cloud_texture)
     wanted = [c for c in STRUCTURES if c in classes]
     scenes = load_scenes(root, [*train_splits, *score_splits])
     roles = {'train': tuple(train_splits), 'score': tuple(score_splits)}
@@ -1252,6 +1261,7 @@ def two_sample_test(
             'data_seed': data_seed,
             'shadow_depth': shadow_depth,
             'cloud_density': cloud_density,
+            'cloud_texture': cloud_texture,
         },
         'painter': _describe(painter),
         'classes': result_classes,
@@ -1337,12 +1347,13 @@ def format_table(result: dict[str, Any]) -> str:
     """
     cfg = result['config']
     settings = [
-        f'{name} {cfg.get(key, 1.0):g}'
-        for key, name in (
-            ('shadow_depth', 'shadow depth'),
-            ('cloud_density', 'cloud density'),
+        f'{name} {cfg.get(key, plain):g}'
+        for key, name, plain in (
+            ('shadow_depth', 'shadow depth', 1.0),
+            ('cloud_density', 'cloud density', 1.0),
+            ('cloud_texture', 'cloud texture', 0.0),
         )
-        if cfg.get(key, 1.0) != 1
+        if cfg.get(key, plain) != plain
     ]
     lines = [
         f'Painter: `{result["painter"]}`'
@@ -1534,6 +1545,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the painted cloud's opacity made so many times as thick "
         '(1: as the network paints it)',
     )
+    p.add_argument(
+        '--cloud-texture',
+        type=float,
+        default=0.0,
+        help="how far the log of the cloud's density varies across it with a "
+        'plasma fractal (0: nowhere)',
+    )
     p.add_argument('--json', default=None, help='also write the numbers here')
     p.add_argument('--no-figure', action='store_true')
     p.add_argument(
@@ -1577,6 +1595,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log=log,
         shadow_depth=args.shadow_depth,
         cloud_density=args.cloud_density,
+        cloud_texture=args.cloud_texture,
     )
     out = Path(args.out)
     command = 'python -m torchgeo_csia.experiments.two_sample ' + shlex.join(

@@ -66,7 +66,7 @@ def smooth_fill(image: Tensor, hole: Tensor) -> Tensor:
     return torch.where(h, est, image)
 
 
-def thicken(alpha: Tensor, density: float) -> Tensor:
+def thicken(alpha: Tensor, density: float | Tensor) -> Tensor:
     """An opacity made *density* times as thick: ``1 - (1 - alpha) ** density``.
 
     The ground seen through a layer of opacity *alpha* keeps ``1 - alpha`` of its
@@ -77,14 +77,15 @@ def thicken(alpha: Tensor, density: float) -> Tensor:
 
     Args:
         alpha: opacities in ``[0, 1]``.
-        density: the power, > 0 (1: *alpha* itself).
+        density: the power, > 0 (1: *alpha* itself): one number, or a tensor that
+            broadcasts against *alpha* (a thickness that varies across the image).
 
     Returns:
         The thickened opacities, in ``[0, 1]``.
 
     .. versionadded:: 0.1
     """
-    if density == 1:
+    if isinstance(density, float | int) and density == 1:
         return alpha
     return 1 - (1 - alpha) ** density
 
@@ -218,7 +219,7 @@ class Inpainter(nn.Module):
         image: Tensor,
         hole: Tensor,
         fill: Tensor | None = None,
-        density: float = 1.0,
+        density: float | Tensor = 1.0,
     ) -> Tensor:
         """Predict the image inside *hole*.
 
@@ -230,7 +231,9 @@ class Inpainter(nn.Module):
             fill: ``B x bands`` values for the hole (default: :attr:`hole_value`;
                 ``'fill'`` mode only).
             density: in the ``'over'`` mode, the predicted opacity is made this
-                many times as thick (:func:`thicken`; 1: as predicted).
+                many times as thick (:func:`thicken`; 1: as predicted): a number,
+                or a ``B x 1 x H x W`` tensor of positive values (not checked: a
+                check would wait for the device).
 
         Raises:
             ValueError: If the image or the hole do not fit, *fill* is given in
@@ -241,7 +244,10 @@ class Inpainter(nn.Module):
             ``B x bands x H x W`` prediction (not yet pasted or clipped).
         """
         self.check(image)
-        if not density > 0 or (density != 1 and self.mode != 'over'):
+        plain = isinstance(density, float | int)
+        if (plain and not density > 0) or (
+            (not plain or density != 1) and self.mode != 'over'
+        ):
             raise ValueError(
                 f"density must be > 0, and 1 unless mode is 'over' (an opacity to "
                 f'thicken); got {density} in mode {self.mode!r}'
