@@ -841,6 +841,30 @@ def test_cloud_density_thickens_the_cloud_only() -> None:
     assert torch.equal(dense_image[~px], plain_image[~px])
 
 
+def test_cloud_density_per_band_changes_the_colour() -> None:
+    torch.manual_seed(0)
+    image = 0.3 + 0.4 * torch.rand(2, 3, 64, 64)
+    mask = torch.zeros(2, 64, 64, dtype=torch.long)
+
+    def build(density: float | tuple[float, ...]) -> RandomCloudShadow:
+        return RandomCloudShadow(
+            _over(0.2, 0.95), tiny(3), p=1.0, cloud_density=density
+        )
+
+    plain = build(1.0)
+    plain_image, _ = plain(image, mask)
+    params = plain.last_params
+    out, _ = build((1.0, 2.0, 3.0))(image, mask, params=params)
+    where = torch.zeros(2, 64, 64, dtype=torch.bool)
+    where[params['indices']] = params['paint'][params['classes'].tolist().index(3)]
+    for band, alpha in enumerate([0.2, 0.36, 1 - 0.8**3]):
+        got, was = out[:, band][where], plain_image[:, band][where]
+        g = (was - 0.2 * 0.95) / 0.8
+        torch.testing.assert_close(got, (1 - alpha) * g + alpha * 0.95)
+    with pytest.raises(ValueError, match='one per band \\(3\\)'):
+        build((1.0, 2.0))
+
+
 @pytest.mark.parametrize('value', [0.0, -1.0])
 def test_cloud_density_must_be_positive(value: float) -> None:
     with pytest.raises(ValueError, match='cloud_density must be > 0'):

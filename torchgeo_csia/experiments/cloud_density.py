@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import Tensor
@@ -35,29 +35,35 @@ CLOUD = CLASSES.index('cloud')
 QUANTILES = (0.25, 0.5, 0.75)
 
 
-def real_brightness(scenes: Sequence[Scene], cls: int = CLOUD) -> Tensor:
-    """Brightness (mean over bands) of every pixel of *scenes* labelled *cls*."""
+def real_pixels(scenes: Sequence[Scene], cls: int = CLOUD) -> Tensor:
+    """``N x C`` values (``photo / 255``) of every pixel of *scenes* labelled *cls*."""
     parts = [
-        s.normalised(0, 0, max(s.image.shape[-2:])).mean(0)[s.labels == cls]
+        s.normalised(0, 0, max(s.image.shape[-2:]))[:, s.labels == cls].T
         for s in scenes
     ]
-    return torch.cat(parts) if parts else torch.zeros(0)
+    bands = scenes[0].image.shape[0] if scenes else 3
+    return torch.cat(parts) if parts else torch.zeros(0, bands)
+
+
+def real_brightness(scenes: Sequence[Scene], cls: int = CLOUD) -> Tensor:
+    """Brightness (mean over bands) of every pixel of *scenes* labelled *cls*."""
+    return real_pixels(scenes, cls).mean(1)
 
 
 @torch.no_grad()
-def painted_brightness(
+def painted_pixels(
     scenes: Sequence[Scene],
-    density: float,
+    density: float | Sequence[float],
     patches: int = 96,
     patch: int = 256,
     seed: int = 0,
     batch: int = 16,
 ) -> Tensor:
-    """Brightness of the pixels the shipped cloud mode labels cloud at *density*.
+    """``N x C`` values of the pixels the shipped cloud mode labels cloud.
 
     Args:
         scenes: the scenes whose label-free patches are painted.
-        density: the mode's ``cloud_density``.
+        density: the mode's ``cloud_density`` (one number or one per band).
         patches: label-free patches painted.
         patch: their size (px).
         seed: seeds the patches and the painting, so every density paints the same
@@ -65,7 +71,7 @@ def painted_brightness(
         batch: patches painted per call.
 
     Returns:
-        The brightness of each painted cloud pixel.
+        The values of each painted cloud pixel.
     """
     gen = torch.Generator().manual_seed(seed)
     grounds = background_patches(scenes, patches, patch, 1.0, len(scenes), gen)
@@ -82,8 +88,33 @@ def painted_brightness(
         el = torch.tensor([s.sun[1] for s, _, _ in chunk])
         painted, mask = paint(image, labels, az, el)
         where = (mask.long() == CLOUD) & (labels != CLOUD)
-        out.append(painted.float().mean(1)[where])
-    return torch.cat(out) if out else torch.zeros(0)
+        out.append(painted.float().permute(0, 2, 3, 1)[where])
+    return torch.cat(out) if out else torch.zeros(0, 3)
+
+
+def painted_brightness(
+    scenes: Sequence[Scene], density: float | Sequence[float], **kwargs: int
+) -> Tensor:
+    """Brightness (mean over bands) of :func:`painted_pixels`."""
+    return painted_pixels(scenes, density, **kwargs).mean(1)
+
+
+def nearest_per_band(
+    real: Sequence[float], painted: Mapping[float, Sequence[float]]
+) -> list[float]:
+    """Per band, the density of *painted* whose band median is nearest *real*'s.
+
+    Args:
+        real: the real median of each band.
+        painted: per density, the painted median of each band.
+
+    Returns:
+        One density per band.
+    """
+    return [
+        min(painted, key=lambda d: abs(painted[d][b] - real[b]))
+        for b in range(len(real))
+    ]
 
 
 def quantiles(values: Tensor, qs: Sequence[float] = QUANTILES) -> list[float]:
@@ -110,7 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
     scenes = load_scenes(args.root, [args.split])
-    real = quantiles(real_brightness(scenes))
+    real_px = real_pixels(scenes)
+    real = quantiles(real_px.mean(1))
+    real_bands = real_px.median(0).values.tolist()
     names = ' | '.join(f'q{round(q * 100)}' for q in QUANTILES)
     print(
         f'Cloud brightness (mean over bands, photo / 255) on the {len(scenes)} '
@@ -118,16 +151,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         f'shipped cloud mode labels cloud in {args.patches} label-free patches of '
         f'{args.patch} px (seed {args.seed}; the same clouds at every density)\n'
     )
-    print(f'| clouds | pixels | {names} |')
-    print('|---|---|' + '---|' * len(QUANTILES))
-    count = sum(int((s.labels == CLOUD).sum()) for s in scenes)
-    print(f'| real | {count} | ' + ' | '.join(f'{v:.3f}' for v in real) + ' |')
+    print(f'| clouds | pixels | {names} | median per band |')
+    print('|---|---|' + '---|' * len(QUANTILES) + '---|')
+
+    def bands(values: Sequence[float]) -> str:
+        return ' / '.join(f'{v:.3f}' for v in values)
+
+    row = ' | '.join(f'{v:.3f}' for v in real)
+    print(f'| real | {len(real_px)} | {row} | {bands(real_bands)} |')
+    medians: dict[float, list[float]] = {}
     for density in args.densities:
-        values = painted_brightness(
-            scenes, density, args.patches, args.patch, args.seed
+        values = painted_pixels(scenes, density, args.patches, args.patch, args.seed)
+        medians[density] = values.median(0).values.tolist() if len(values) else []
+        row = ' | '.join(f'{v:.3f}' for v in quantiles(values.mean(1)))
+        print(
+            f'| painted, density {density:g} | {len(values)} | {row} | '
+            f'{bands(medians[density])} |'
         )
-        row = ' | '.join(f'{v:.3f}' for v in quantiles(values))
-        print(f'| painted, density {density:g} | {len(values)} | {row} |')
+    if all(medians.values()):
+        fit = nearest_per_band(real_bands, medians)
+        print(
+            '\nPer band, the density whose median is nearest the real one: '
+            + ' / '.join(f'{d:g}' for d in fit)
+        )
     return 0
 
 

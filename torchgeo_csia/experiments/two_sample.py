@@ -603,7 +603,7 @@ def as_painter(
     painter: PainterLike,
     structures: Sequence[str] = STRUCTURES,
     shadow_depth: float = 1.0,
-    cloud_density: float = 1.0,
+    cloud_density: float | Sequence[float] = 1.0,
     cloud_texture: float = 0.0,
 ) -> list[tuple[PaintFunction, tuple[str, ...]]]:
     """Paint functions for the structures asked for, and which each one serves.
@@ -649,20 +649,25 @@ def as_painter(
             function or module.
     """
     wanted = tuple(s for s in STRUCTURES if s in structures)
-    settings = {'shadow_depth': shadow_depth, 'cloud_density': cloud_density}
-    for name, value in settings.items():
-        if not value > 0:
-            raise ValueError(f'{name} must be > 0, got {value}')
+    densities = (
+        list(cloud_density) if isinstance(cloud_density, Sequence) else [cloud_density]
+    )
+    given = {'shadow_depth': [shadow_depth], 'cloud_density': densities}
+    for name, values in given.items():
+        if not all(v > 0 for v in values):
+            raise ValueError(f'{name} must be > 0, got {values}')
     if not cloud_texture >= 0:
         raise ValueError(f'cloud_texture must be >= 0, got {cloud_texture}')
+    # the settings of the CSIA modes that are not their neutral values
+    changed = [n for n, v in given.items() if any(x != 1 for x in v)]
+    changed += ['cloud_texture'] if cloud_texture != 0 else []
 
     def own(paint: PaintFunction) -> list[tuple[PaintFunction, tuple[str, ...]]]:
-        for name, value in {**settings, 'cloud_texture': cloud_texture + 1}.items():
-            if value != 1:
-                raise ValueError(
-                    f'{name} applies to the CSIA modes only, not to a paint '
-                    f'function or module; got {value - (name == "cloud_texture")}'
-                )
+        if changed:
+            raise ValueError(
+                f'{", ".join(changed)} applies to the CSIA modes only, not to a '
+                'paint function or module'
+            )
         return [(paint, wanted)]
 
     if isinstance(painter, nn.Module) and not isinstance(painter, Inpainter):
@@ -1064,7 +1069,7 @@ def two_sample_test(
     examples: int = 6,
     log: Callable[[str], None] | None = None,
     shadow_depth: float = 1.0,
-    cloud_density: float = 1.0,
+    cloud_density: float | Sequence[float] = 1.0,
     cloud_texture: float = 0.0,
 ) -> dict[str, Any]:
     """Two-sample classifier test of painted structures against real ones.
@@ -1326,6 +1331,13 @@ def _texture(sets: dict[str, dict[str, CropSet]], cls: int) -> dict[str, Any]:
 # --------------------------------------------------------------------- reporting
 
 
+def _numbers(value: float | Sequence[float]) -> str:
+    """A number, or numbers joined by ' / '."""
+    if isinstance(value, Sequence):
+        return ' / '.join(f'{v:g}' for v in value)
+    return f'{value:g}'
+
+
 def _fmt(s: dict[str, Any] | None) -> str:
     if s is None or math.isnan(s['mean']):
         return 'n/a'
@@ -1347,7 +1359,7 @@ def format_table(result: dict[str, Any]) -> str:
     """
     cfg = result['config']
     settings = [
-        f'{name} {cfg.get(key, plain):g}'
+        f'{name} {_numbers(cfg.get(key, plain))}'
         for key, name, plain in (
             ('shadow_depth', 'shadow depth', 1.0),
             ('cloud_density', 'cloud density', 1.0),
@@ -1541,9 +1553,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         '--cloud-density',
         type=float,
-        default=1.0,
-        help="the painted cloud's opacity made so many times as thick "
-        '(1: as the network paints it)',
+        nargs='+',
+        default=[1.0],
+        help="the painted cloud's opacity made so many times as thick, one number "
+        'or one per band (1: as the network paints it)',
     )
     p.add_argument(
         '--cloud-texture',
@@ -1594,7 +1607,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_seed=args.data_seed,
         log=log,
         shadow_depth=args.shadow_depth,
-        cloud_density=args.cloud_density,
+        cloud_density=(
+            args.cloud_density[0]
+            if len(args.cloud_density) == 1
+            else args.cloud_density
+        ),
         cloud_texture=args.cloud_texture,
     )
     out = Path(args.out)

@@ -305,7 +305,11 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
     #: how many times as thick the cloud network's opacity is made
     #: (:func:`~torchgeo_csia.models.inpainter.thicken`; 1: as the network paints
     #: it); set by the modes that paint clouds
-    cloud_density: float = 1.0
+    cloud_density: float | tuple[float, ...] = 1.0
+
+    def density(self, device: torch.device) -> float | Tensor:
+        """The cloud network's density on *device* (1: as the network paints)."""
+        return 1.0
 
     def __init__(
         self,
@@ -621,7 +625,7 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
         low, high = net.value_range
         density: float | Tensor = 1.0
         if cls == CLOUD:  # a drawn density map (cloud_texture), else the number
-            density = params.get('cloud_density', self.cloud_density)
+            density = params.get('cloud_density', self.density(image.device))
         pred = self._run(net, image, hole, density)
         if cls == SHADOW:  # deepen returns pred itself at depth 1
             pred = deepen(image, pred, self.shadow_depth)
@@ -887,7 +891,9 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
             default) as the network paints it.
         cloud_density: how many times as thick, > 0, the cloud network's opacity
             is made (:func:`~torchgeo_csia.models.inpainter.thicken`; a cloud
-            network that paints over the ground only): 2 takes the shipped
+            network that paints over the ground only), one number or one per band
+            (a band thickened more moves further toward the cloud's radiance, so
+            the cloud's colour changes too): 2 takes the shipped
             inpainter's clouds from a median brightness of 0.27 to 0.32, near real
             ones' 0.32 (photo / 255, train scenes); 1 (the default) as the network
             paints it.
@@ -950,7 +956,7 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
         cuda_graphs: bool = True,
         min_change: float = 0.0,
         shadow_depth: float = 1.0,
-        cloud_density: float = 1.0,
+        cloud_density: float | Sequence[float] = 1.0,
         cloud_texture: float = 0.0,
         cloud_roughness: float = 0.75,
     ) -> None:
@@ -979,9 +985,19 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
             pixel_size,
             shadow_depth,
         )
+        per_band = isinstance(cloud_density, Sequence)
+        densities: list[float] = (
+            [float(d) for d in cloud_density]
+            if isinstance(cloud_density, Sequence)
+            else [float(cloud_density)]
+        )
+        bands = getattr(self.nets[str(CLOUD)], 'bands', len(densities))
         CSIA_CHECK(
-            cloud_density > 0,
-            lambda: f'cloud_density must be > 0, got {cloud_density}',
+            all(d > 0 for d in densities) and (not per_band or len(densities) == bands),
+            lambda: (
+                f'cloud_density must be > 0, one number or one per band ({bands}), '
+                f'got {cloud_density}'
+            ),
         )
         CSIA_CHECK(
             cloud_texture >= 0,
@@ -993,16 +1009,26 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
         )
         mode = getattr(self.nets[str(CLOUD)], 'mode', 'fill')
         CSIA_CHECK(
-            (cloud_density == 1 and cloud_texture == 0) or mode == 'over',
+            (densities == [1] and cloud_texture == 0) or mode == 'over',
             lambda: (
                 f'cloud_density and cloud_texture thicken the opacity of a cloud '
                 f"network that paints over the ground (mode 'over'); this one has "
                 f'mode {mode!r}'
             ),
         )
-        self.cloud_density = float(cloud_density)
+        self.cloud_density = tuple(densities) if per_band else densities[0]
+        self._densities: dict[torch.device, Tensor] = {}
         self.cloud_texture = float(cloud_texture)
         self.cloud_roughness = float(cloud_roughness)
+
+    def density(self, device: torch.device) -> float | Tensor:
+        """*cloud_density*: the number, or ``1 x C x 1 x 1`` on *device* per band."""
+        if isinstance(self.cloud_density, float):
+            return self.cloud_density
+        if device not in self._densities:  # made once: no copy to the device a call
+            d = torch.tensor(self.cloud_density, device=device)
+            self._densities[device] = d.view(1, -1, 1, 1)
+        return self._densities[device]
 
     def eligible(self, labels: Tensor) -> Tensor:
         """Patches with at least *min_free* allowed pixels (and some)."""
@@ -1031,9 +1057,8 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
                 normalize_range=(0.0, 1.0),
                 device=labels.device,
             )
-            params['cloud_density'] = self.cloud_density * torch.exp(
-                self.cloud_texture * (2 * u - 1)
-            )
+            lumps = torch.exp(self.cloud_texture * (2 * u - 1))
+            params['cloud_density'] = self.density(labels.device) * lumps
         layers = [(CLOUD, cloud), (SHADOW, shadow & free & ~cloud)]
         return layers[::-1] if self.shadow_first else layers
 
