@@ -170,6 +170,20 @@ HOW: dict[str, tuple[str, str]] = {
     # docs/results.rst: records of GPU and long CPU runs
     'python -m torchgeo_csia.experiments.ablation '
     'docs/results/ablation-h200-2026-12-01': ('run', ''),
+    'python -m torchgeo_csia.experiments.prior --root sending --batches 16 '
+    '--weights CSIA_SPARCS_PHOTO BASE_SPARCS_PHOTO --scales 0 0.25 0.5 0.75 1': (
+        'sized',
+        '--batches 1 --batch-size 2 --patch-size 32 --scales 0 1',
+    ),
+    'python -m torchgeo_csia.experiments.cloud_density --root sending '
+    '--densities 1 1.5 2 2.5 3 4': ('sized', '--patches 2 --patch 16 --densities 1 2'),
+    'python -m torchgeo_csia.experiments.two_sample --root sending --classes cloud '
+    '--seeds 0 1 2 --device cpu --crops 128 --steps 200 --cloud-density 1 1.5 1.5 '
+    '--cloud-texture 1 --no-figure --out two-sample.md': (
+        'sized',
+        '--seeds 0 --crops 8 --size 16 --patch 32 --min-pixels 10 --steps 3 '
+        '--width 4 --score-splits val test',
+    ),
     'python -m torchgeo_csia.experiments.unseen --root sending': (
         'sized',
         '--batches 1 --batch-size 4 --patch-size 64',

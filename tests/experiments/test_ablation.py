@@ -280,6 +280,11 @@ def test_rows_hold_what_they_say() -> None:
     adjusted = yaml.safe_load((ROWS / 'csia_all_deep_adjusted.yaml').read_text())
     assert _modes('csia_all_deep_adjusted') == deep
     assert len(adjusted['model']['init_args']['logit_adjustment']) == 4
+    # csia_all_deep's painting, its clouds thicker per band and lumpy
+    clouds = {'cloud_density': [1.0, 1.5, 1.5], 'cloud_texture': 1.0}
+    assert _modes('csia_all_deep_clouds') == [
+        (m, {**a, **clouds} if m == 'RandomCloudShadow' else a) for m, a in deep
+    ]
     reach = _modes('csia_authors_reach')
     assert [m for m, _ in reach] == [m for m, _ in all_modes]
     assert [a.get('min_free') for _, a in reach] == [1.0, None, 1.0]

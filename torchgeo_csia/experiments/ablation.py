@@ -74,6 +74,7 @@ ROWS: tuple[str, ...] = (
     'csia_all_seen',
     'csia_all_deep',
     'csia_all_deep_adjusted',
+    'csia_all_deep_clouds',
     'plasma',
     'csia_authors_reach',
 )

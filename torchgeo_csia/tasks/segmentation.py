@@ -145,8 +145,9 @@ class CSIASegmentation(SemanticSegmentation):
       (the datamodule's test batches are whole scenes, see
       :class:`~torchgeo_csia.datamodules.SPARCSDataModule`); training and
       validation stay patch-wise, as in TorchGeo;
-    * *logit_adjustment*: a per-class offset on the training logits, for batches
-      whose class prior differs from the scenes' (CSIA's).
+    * *logit_adjustment*: a per-class offset on the training logits (a
+      logit-adjusted loss, [Menon2021]_), for batches whose class prior differs
+      from the scenes' (CSIA's).
 
     References:
         .. [Menon2021] Menon, Jayasumana, Rawat, Jain, Veit and Kumar, Long-tail
@@ -219,8 +220,8 @@ class CSIASegmentation(SemanticSegmentation):
             tile_size: tile of the full-scene ``test_step`` / ``predict_step``.
             tile_overlap: overlap of those tiles.
             logit_adjustment: per-class values added to the logits in the training
-                loss and training metrics only (a logit-adjusted loss,
-                [Menon2021]_): ``log(π_train / π_real)`` of the class
+                loss and training metrics only (a logit-adjusted loss):
+                ``log(π_train / π_real)`` of the class
                 shares of the training batches and of the real scenes makes the
                 network's raw logits, which validation, test and prediction use,
                 those of the real prior. CSIA's batches hold more of the classes
