@@ -242,9 +242,8 @@ def test_as_painter_shipped_modes() -> None:
     assert ts.as_painter(white_square)[0][0] is white_square
 
 
-def test_shadow_depth_reaches_the_painter(
-    usgs_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _recorded(monkeypatch: pytest.MonkeyPatch) -> list[ts.RandomCloudShadow]:
+    """The RandomCloudShadow modes as_painter builds from now on, as built."""
     built: list[ts.RandomCloudShadow] = []
 
     class Recorded(ts.RandomCloudShadow):
@@ -253,6 +252,13 @@ def test_shadow_depth_reaches_the_painter(
             built.append(self)
 
     monkeypatch.setattr(ts, 'RandomCloudShadow', Recorded)
+    return built
+
+
+def test_shadow_depth_reaches_the_painter(
+    usgs_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = _recorded(monkeypatch)
     ts.as_painter('shipped', ('shadow',), shadow_depth=1.9)
     assert built[-1].shadow_depth == 1.9
     with pytest.raises(ValueError, match='shadow_depth'):
@@ -275,14 +281,7 @@ def test_shadow_depth_reaches_the_painter(
 def test_cloud_density_reaches_the_painter(
     usgs_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    built: list[ts.RandomCloudShadow] = []
-
-    class Recorded(ts.RandomCloudShadow):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            built.append(self)
-
-    monkeypatch.setattr(ts, 'RandomCloudShadow', Recorded)
+    built = _recorded(monkeypatch)
     ts.as_painter('shipped', ('cloud',), cloud_density=2.0)
     assert built[-1].cloud_density == 2.0 and built[-1].shadow_depth == 1.0
     with pytest.raises(ValueError, match='cloud_density must be > 0'):

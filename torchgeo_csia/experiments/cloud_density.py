@@ -28,7 +28,13 @@ import torch
 from torch import Tensor
 
 from ..constants import CLASSES
-from .two_sample import Scene, as_painter, background_patches, load_scenes
+from .two_sample import (
+    Scene,
+    as_painter,
+    background_patches,
+    load_scenes,
+    patch_batch,
+)
 
 CLOUD = CLASSES.index('cloud')
 #: the quantiles the table shows
@@ -79,13 +85,7 @@ def painted_pixels(
     torch.manual_seed(seed)
     out = []
     for i in range(0, len(grounds), batch):
-        chunk = grounds[i : i + batch]
-        image = torch.stack([s.normalised(t, left, patch) for s, t, left in chunk])
-        labels = torch.stack(
-            [s.labels[t : t + patch, left : left + patch] for s, t, left in chunk]
-        ).long()
-        az = torch.tensor([s.sun[0] for s, _, _ in chunk])
-        el = torch.tensor([s.sun[1] for s, _, _ in chunk])
+        image, labels, az, el = patch_batch(grounds[i : i + batch], patch)
         painted, mask = paint(image, labels, az, el)
         where = (mask.long() == CLOUD) & (labels != CLOUD)
         out.append(painted.float().permute(0, 2, 3, 1)[where])

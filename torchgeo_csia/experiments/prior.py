@@ -23,18 +23,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-import kornia.augmentation as K
 import torch
 from torch import Tensor, nn
 
 from ..constants import CLASSES, IGNORE_INDEX, NUM_CLASSES
-from ..datamodules import SPARCSDataModule
 from ..datamodules.sparcs import BatchAugmentation
 from ..tasks.segmentation import sliding_window
 from ..transforms.csia import CSIAAugmentationBase
 from .networks import load_inpainters, load_segmenter
 from .realism import csia_modes
-from .scenes import Scenes, load_scenes
+from .scenes import Scenes, load_scenes, training_batches
 
 
 def label_counts(mask: Tensor) -> Tensor:
@@ -163,21 +161,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help='multiples of the offset log(before / after) added to the logits',
     )
     args = parser.parse_args(argv)
-    torch.manual_seed(args.seed)
-    dm = SPARCSDataModule(
-        batch_size=args.batch_size,
-        patch_size=args.patch_size,
-        length=args.batch_size * args.batches,
-        grid='native',
-        paths=args.root,
-        image='photo',
-        classes='csia',
+    batches, normalize = training_batches(
+        args.root, args.batches, args.batch_size, args.patch_size, args.seed
     )
-    dm.setup('fit')
     modes = csia_modes(load_inpainters('cpu'), shadow_depth=args.shadow_depth)
-    before, after = class_shares(
-        modes, list(dm.train_dataloader()), K.Normalize(mean=dm.mean, std=dm.std)
-    )
+    before, after = class_shares(modes, batches, normalize)
     offset = prior_offset(before, after)
     print(
         f'{args.batches} batches of {args.batch_size} training crops '

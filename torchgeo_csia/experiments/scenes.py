@@ -18,12 +18,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
+import kornia.augmentation as K
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torchgeo.datasets.utils import stack_samples
 
 from ..constants import NORMALIZATION
-from ..datamodules.sparcs import SceneCropSampler, SPARCSCrops, SPARCSScenes
+from ..datamodules.sparcs import (
+    SceneCropSampler,
+    SPARCSCrops,
+    SPARCSDataModule,
+    SPARCSScenes,
+)
 from ..datasets import SPARCS
 from ..samplers import SceneShareSampler
 
@@ -194,3 +200,39 @@ def load_scenes(
     whole = SPARCSScenes(SPARCS(root, split='all', image=image, classes='csia'))
     # crops of any size: each draw sets its own (SPARCSCrops.with_size)
     return Scenes(SPARCSCrops(whole, 1), image, device)
+
+
+def training_batches(
+    root: str,
+    batches: int,
+    batch_size: int = 32,
+    patch_size: int = 256,
+    seed: int = 0,
+) -> tuple[list[dict[str, Tensor]], nn.Module]:
+    """Training batches as the shipped recipe draws them, and its normalisation.
+
+    The crops of :class:`~torchgeo_csia.datamodules.SPARCSDataModule` (native grids,
+    the ``photo`` images, the ``csia`` classes), before any batch augmentation.
+
+    Args:
+        root: a SPARCS folder.
+        batches: how many batches.
+        batch_size: crops per batch.
+        patch_size: crop size (px).
+        seed: seeds the crops drawn.
+
+    Returns:
+        The batches, and the normalisation the datamodule runs first on them.
+    """
+    torch.manual_seed(seed)
+    dm = SPARCSDataModule(
+        batch_size=batch_size,
+        patch_size=patch_size,
+        length=batch_size * batches,
+        grid='native',
+        paths=root,
+        image='photo',
+        classes='csia',
+    )
+    dm.setup('fit')
+    return list(dm.train_dataloader()), K.Normalize(mean=dm.mean, std=dm.std)

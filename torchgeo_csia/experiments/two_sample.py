@@ -881,6 +881,24 @@ def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[i : i + size]
 
 
+def patch_batch(
+    patches: Sequence[tuple[Scene, int, int]], patch: int
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Patches (scene, top, left) as a batch for a paint function.
+
+    Returns:
+        ``B x C x patch x patch`` normalised images, ``B x patch x patch`` int64
+        labels, and each patch's sun azimuth and elevation (degrees).
+    """
+    image = torch.stack([s.normalised(t, left, patch) for s, t, left in patches])
+    labels = torch.stack(
+        [s.labels[t : t + patch, left : left + patch] for s, t, left in patches]
+    ).long()
+    az = torch.tensor([s.sun[0] for s, _, _ in patches])
+    el = torch.tensor([s.sun[1] for s, _, _ in patches])
+    return image, labels, az, el
+
+
 def painted_crops(
     paint: PaintFunction,
     grounds: Sequence[tuple[Scene, int, int]],
@@ -902,12 +920,7 @@ def painted_crops(
     for chunk in _batches(grounds, batch):
         if all(have[c] >= count for c in classes):
             break
-        image = torch.stack([s.normalised(t, left, patch) for s, t, left in chunk])
-        labels = torch.stack(
-            [s.labels[t : t + patch, left : left + patch] for s, t, left in chunk]
-        ).long()
-        az = torch.tensor([s.sun[0] for s, _, _ in chunk])
-        el = torch.tensor([s.sun[1] for s, _, _ in chunk])
+        image, labels, az, el = patch_batch(chunk, patch)
         out_image, out_mask = paint(
             image.to(device), labels.to(device), az.to(device), el.to(device)
         )

@@ -21,16 +21,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-import kornia.augmentation as K
 import torch
 from torch import nn
 
 from ..constants import CLASSES
-from ..datamodules import SPARCSDataModule
 from ..datamodules.sparcs import BatchAugmentation
 from ..transforms.csia import CSIAAugmentationBase
 from .networks import load_inpainters
 from .realism import csia_modes
+from .scenes import training_batches
 
 #: per mode and class: [pixels labelled, of them barely changed]
 Counts = dict[str, dict[str, list[int]]]
@@ -103,25 +102,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument('--patch-size', type=int, default=256)
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
-    torch.manual_seed(args.seed)
-    dm = SPARCSDataModule(
-        batch_size=args.batch_size,
-        patch_size=args.patch_size,
-        length=args.batch_size * args.batches,
-        grid='native',
-        paths=args.root,
-        image='photo',
-        classes='csia',
+    batches, normalize = training_batches(
+        args.root, args.batches, args.batch_size, args.patch_size, args.seed
     )
-    dm.setup('fit')
     counts = count_unseen(
         csia_modes(
             load_inpainters('cpu'),
             min_change=args.min_change,
             shadow_depth=args.shadow_depth,
         ),
-        list(dm.train_dataloader()),
-        K.Normalize(mean=dm.mean, std=dm.std),
+        batches,
+        normalize,
     )
     print(
         f'{args.batches} batches of {args.batch_size} training crops '
