@@ -16,10 +16,10 @@ def _scene(value: int, cloud: slice) -> Scene:
 
 def test_real_brightness_reads_the_cloud_pixels() -> None:
     scenes = [_scene(51, slice(0, 2)), _scene(102, slice(0, 1))]
-    values = cd.real_brightness(scenes)
+    values = cd.real_pixels(scenes).mean(1)
     assert len(values) == 16 + 8
     assert sorted(set(values.tolist())) == pytest.approx([0.2, 0.4])
-    assert len(cd.real_brightness([_scene(51, slice(0, 0))])) == 0
+    assert len(cd.real_pixels([_scene(51, slice(0, 0))])) == 0
 
 
 def test_quantiles() -> None:
@@ -32,8 +32,8 @@ def test_painted_brightness_grows_with_density(usgs_root: str) -> None:
 
     scenes = load_scenes(usgs_root, ['train', 'val', 'test'])
     # the generated scenes' label-free 16 px patches, painted alike at each density
-    thin = cd.painted_brightness(scenes, 1.0, patches=4, patch=16)
-    thick = cd.painted_brightness(scenes, 3.0, patches=4, patch=16)
+    thin = cd.painted_pixels(scenes, 1.0, patches=4, patch=16).mean(1)
+    thick = cd.painted_pixels(scenes, 3.0, patches=4, patch=16).mean(1)
     assert len(thin) == len(thick) > 0
     assert float(thick.median()) > float(thin.median())
 

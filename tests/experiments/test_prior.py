@@ -41,18 +41,6 @@ def test_prior_offset_is_the_log_ratio() -> None:
         prior.prior_offset(torch.tensor([1.0, 0.0]), torch.tensor([0.5, 0.5]))
 
 
-def test_confusion_and_iou_by_hand() -> None:
-    target = torch.tensor([0, 0, 1, 1, 3, IGNORE_INDEX])
-    pred = torch.tensor([0, 1, 1, 1, 0, 2])
-    conf = prior.confusion(pred, target)
-    assert conf[0].tolist() == [1, 1, 0, 0] and conf[1].tolist() == [0, 2, 0, 0]
-    assert conf[3].tolist() == [1, 0, 0, 0] and int(conf.sum()) == 5
-    values = prior.iou(conf)
-    # background 1 / 3, shadow 2 / 3, snow absent, cloud 0
-    assert values[[0, 1, 3]].tolist() == pytest.approx([1 / 3, 2 / 3, 0.0])
-    assert math.isnan(values[2])
-
-
 def test_offset_scores_move_the_prediction(scenes: Scenes) -> None:
     # shadow wins by 0.5 as trained; an offset of -1 on shadow hands it to cloud
     model = Fixed([0.0, 1.0, 0.0, 0.5])
@@ -60,8 +48,9 @@ def test_offset_scores_move_the_prediction(scenes: Scenes) -> None:
         model, scenes, [0], [torch.zeros(4), torch.tensor([0.0, -1.0, 0.0, 0.0])]
     )
     truth = prior.label_counts(scenes.labels[0])
-    assert zero[:, 1].tolist() == truth.tolist()  # every pixel called shadow
-    assert moved[:, 3].tolist() == truth.tolist()  # every pixel called cloud
+    # the metrics' confusions: rows the truth, columns the prediction
+    assert zero.confmat[:, 1].tolist() == truth.tolist()  # every pixel called shadow
+    assert moved.confmat[:, 3].tolist() == truth.tolist()  # every pixel called cloud
 
 
 def test_class_shares_grow_what_csia_paints() -> None:

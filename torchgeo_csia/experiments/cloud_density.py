@@ -51,11 +51,6 @@ def real_pixels(scenes: Sequence[Scene], cls: int = CLOUD) -> Tensor:
     return torch.cat(parts) if parts else torch.zeros(0, bands)
 
 
-def real_brightness(scenes: Sequence[Scene], cls: int = CLOUD) -> Tensor:
-    """Brightness (mean over bands) of every pixel of *scenes* labelled *cls*."""
-    return real_pixels(scenes, cls).mean(1)
-
-
 @torch.no_grad()
 def painted_pixels(
     scenes: Sequence[Scene],
@@ -90,13 +85,6 @@ def painted_pixels(
         where = (mask.long() == CLOUD) & (labels != CLOUD)
         out.append(painted.float().permute(0, 2, 3, 1)[where])
     return torch.cat(out) if out else torch.zeros(0, 3)
-
-
-def painted_brightness(
-    scenes: Sequence[Scene], density: float | Sequence[float], **kwargs: int
-) -> Tensor:
-    """Brightness (mean over bands) of :func:`painted_pixels`."""
-    return painted_pixels(scenes, density, **kwargs).mean(1)
 
 
 def nearest_per_band(

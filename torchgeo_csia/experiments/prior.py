@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from ..constants import CLASSES, IGNORE_INDEX, NUM_CLASSES
 from ..datamodules.sparcs import BatchAugmentation
-from ..tasks.segmentation import sliding_window
+from ..tasks.segmentation import PresentClassJaccardIndex, sliding_window
 from ..transforms.csia import CSIAAugmentationBase
 from .networks import load_inpainters, load_segmenter
 from .realism import csia_modes
@@ -88,29 +88,14 @@ def prior_offset(before: Tensor, after: Tensor) -> Tensor:
     return (before / after).log()
 
 
-def confusion(pred: Tensor, target: Tensor) -> Tensor:
-    """``K x K`` pixel counts, rows the truth and columns *pred* (ignore left out)."""
-    keep = target != IGNORE_INDEX
-    idx = target[keep].long() * NUM_CLASSES + pred[keep].long()
-    return torch.bincount(idx, minlength=NUM_CLASSES**2).view(NUM_CLASSES, -1)
-
-
-def iou(confmat: Tensor) -> Tensor:
-    """Per-class IoU of a confusion (NaN for classes absent from the truth)."""
-    c = confmat.double()
-    tp = c.diag()
-    union = c.sum(0) + c.sum(1) - tp
-    return torch.where(c.sum(1) > 0, tp / union.clamp(min=1), torch.nan)
-
-
 @torch.no_grad()
 def offset_scores(
     model: nn.Module,
     scenes: Scenes,
     ids: Sequence[int],
     offsets: Sequence[Tensor],
-) -> list[Tensor]:
-    """Confusions of *model* on whole scenes with each per-class logit offset.
+) -> list[PresentClassJaccardIndex]:
+    """IoU of *model* on whole scenes with each per-class logit offset.
 
     The offsets are added to the sliding-window logits (the task's evaluation); one
     pass over the scenes serves every offset.
@@ -122,16 +107,19 @@ def offset_scores(
         offsets: per-class offsets (``K`` values each).
 
     Returns:
-        One pooled confusion per offset.
+        One per-class IoU metric per offset (the task's, classes absent from the
+        truth left out), updated over all the scenes (pooled).
     """
     model.eval()
-    out = [torch.zeros(NUM_CLASSES, NUM_CLASSES, dtype=torch.int64) for _ in offsets]
+    out = [
+        PresentClassJaccardIndex(NUM_CLASSES, average='none', ignore_index=IGNORE_INDEX)
+        for _ in offsets
+    ]
     for s in ids:
         image, labels = scenes.scene(s)
-        logits = sliding_window(model, image[None])[0].cpu()
-        for conf, offset in zip(out, offsets, strict=True):
-            pred = (logits + offset.view(-1, 1, 1).float()).argmax(0)
-            conf += confusion(pred, labels.cpu())
+        logits = sliding_window(model, image[None]).cpu()
+        for metric, offset in zip(out, offsets, strict=True):
+            metric.update(logits + offset.view(1, -1, 1, 1).float(), labels[None].cpu())
     return out
 
 
@@ -187,10 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print('|---' * (NUM_CLASSES + 3) + '|')
     for spec in args.weights:
         model = load_segmenter(spec, scenes.bands, 'cpu')
-        confs = offset_scores(model, scenes, val, [s * offset for s in args.scales])
-        for scale, conf in zip(args.scales, confs, strict=True):
-            values = iou(conf)
-            mean = float(values[~values.isnan()].mean())
+        metrics = offset_scores(model, scenes, val, [s * offset for s in args.scales])
+        for scale, metric in zip(args.scales, metrics, strict=True):
+            values = metric.compute()
+            mean = float(values.nanmean())
             print(f'| {spec} | {scale:g} | {_row(values.tolist())} | {mean:.4f} |')
     return 0
 

@@ -244,9 +244,10 @@ class Inpainter(nn.Module):
             ``B x bands x H x W`` prediction (not yet pasted or clipped).
         """
         self.check(image)
-        plain = isinstance(density, float | int)
-        if (plain and not density > 0) or (
-            (not plain or density != 1) and self.mode != 'over'
+        # a tensor of densities is not read (that would wait for the device)
+        thickens = not isinstance(density, float | int) or density != 1
+        if (thickens and self.mode != 'over') or not (
+            isinstance(density, Tensor) or density > 0
         ):
             raise ValueError(
                 f"density must be > 0, and 1 unless mode is 'over' (an opacity to "

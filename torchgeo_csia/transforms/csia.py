@@ -893,10 +893,11 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
             is made (:func:`~torchgeo_csia.models.inpainter.thicken`; a cloud
             network that paints over the ground only), one number or one per band
             (a band thickened more moves further toward the cloud's radiance, so
-            the cloud's colour changes too): 2 takes the shipped
-            inpainter's clouds from a median brightness of 0.27 to 0.32, near real
-            ones' 0.32 (photo / 255, train scenes); 1 (the default) as the network
-            paints it.
+            the cloud's colour changes too): 1 / 1.5 / 1.5 gives the shipped
+            inpainter's clouds the median brightness per band nearest real SPARCS
+            clouds' on the train scenes
+            (:mod:`torchgeo_csia.experiments.cloud_density`); 1 (the default) as
+            the network paints it.
         cloud_texture: >= 0, how far the cloud's density varies across it: the
             log of the density moves by up to this much either way with a plasma
             fractal (Kornia's ``diamond_square``, roughness *cloud_roughness*)
