@@ -23,7 +23,9 @@ from torchgeo_csia.models.weights import CSIAInpainter_Weights
 # chosen) and test scenes (reported once). Each bar is a row's mean paired difference
 # to BASE in IoU with its 95 % t-interval over the seeds; a bar whose interval
 # crosses zero is no evidence either way.
-runs = collect('../results/ablation-h200-2026-12-01')
+runs = collect(
+    '../results/ablation-h200-2026-12-01', '../results/ablation-h200-2026-12-02'
+)
 columns = ['background', 'shadow', 'snow', 'cloud', 'mIoU']
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.5), sharey=True)
 for ax, split in zip(axes, ('val', 'test'), strict=True):

@@ -181,6 +181,23 @@ def test_collect_prefers_the_csv(tmp_path: Path) -> None:
     assert runs['csia_snow', 3, 'test']['AverageJaccardIndex'] == pytest.approx(0.78066)
 
 
+def test_collect_pairs_runs_of_several_folders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header = 'epoch,step,test_ClasswiseJaccardIndex_shadow\n'
+    _write(tmp_path / 'a/metrics/base_s0/val/metrics.csv', header + '0,0,0.40\n')
+    _write(tmp_path / 'b/metrics/deep_s0/val/metrics.csv', header + '0,0,0.45\n')
+    runs = collect(tmp_path / 'a', tmp_path / 'b')
+    assert sorted(runs) == [('base', 0, 'val'), ('deep', 0, 'val')]
+    # the same run in two folders is not silently dropped
+    _write(tmp_path / 'b/metrics/base_s0/val/metrics.csv', header + '0,0,0.41\n')
+    with pytest.raises(ValueError, match='base_s0 \\(val\\) is in both'):
+        collect(tmp_path / 'a', tmp_path / 'b')
+    with pytest.raises(SystemExit):
+        ablation.main([str(tmp_path / 'a'), str(tmp_path / 'b')])
+    assert 'is in both' in capsys.readouterr().err
+
+
 def test_main_prints_the_tables(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -372,10 +389,17 @@ def test_script_runs_rows_and_the_table_reads_them(tmp_path: Path) -> None:
     'record', sorted((ROOT / 'docs' / 'results').glob('ablation-*.md')), ids=str
 )
 def test_recorded_ablation_tables_match_their_metrics(record: Path) -> None:
-    """Each ablation record quotes the table its committed metrics give."""
-    runs = collect(record.with_suffix(''))
-    assert runs, f'no metrics beside {record}'
+    """Each ablation record quotes the table its command prints from the metrics."""
     text = record.read_text()
+    # the record's own command: the folders it pairs (its own among them)
+    command = re.search(
+        r'^python -m torchgeo_csia\.experiments\.ablation (.+)$', text, re.M
+    )
+    assert command, f'{record}: no ablation command'
+    dirs = [a for a in command[1].split() if not a.startswith('--')]
+    assert str(record.with_suffix('').relative_to(ROOT)) in dirs
+    runs = collect(*(ROOT / d for d in dirs))
+    assert runs, f'no metrics beside {record}'
     for split in ablation.SPLITS:
         table = ablation.format_table(ablation_table(runs, split), split)
         # the rows (the title lines differ: test's says it is reported once)

@@ -938,3 +938,51 @@ def test_other_modes_keep_their_paint() -> None:
     assert RandomSnow(tiny(3)).shadow_depth == 1.0
     assert RandomCopyPaste('shadow').shadow_depth == 1.0
     assert RandomShadowForClouds(tiny(3), shadow_depth=1.9).shadow_depth == 1.9
+
+
+def _lumpy(graphs: bool) -> RandomCloudShadow:
+    torch.manual_seed(0)
+    return RandomCloudShadow(
+        _over(0.2, 0.95),
+        tiny(3, margin=1),
+        p=1.0,
+        cloud_density=(1.0, 1.5, 1.5),
+        cloud_texture=1.0,
+        cuda_graphs=graphs,
+    ).cuda()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_graphs_paint_lumpy_clouds_as_eager_does() -> None:
+    # the drawn density map is an input of the captured graph: a replay must read the
+    # map of its own call
+    eager, graphed = _lumpy(False), _lumpy(True)
+    graphed.load_state_dict(eager.state_dict())
+    image = torch.rand(8, 3, 64, 64, device='cuda')
+    mask = torch.zeros(8, 64, 64, dtype=torch.long, device='cuda')
+    for call in range(2):  # the second call replays the graph captured by the first
+        outs = []
+        for aug in (eager, graphed):
+            torch.manual_seed(call)
+            outs.append(aug(image, mask))
+        assert torch.equal(outs[0][1], outs[1][1])
+        torch.testing.assert_close(outs[0][0], outs[1][0], atol=1e-5, rtol=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.xfail(
+    strict=True,
+    reason="Kornia 0.9's diamond_square copies its 3 x 3 kernels from the host at "
+    'every level (seen on an H200, 2026-12-02)',
+)
+def test_cuda_lumpy_clouds_draw_without_waiting() -> None:
+    aug = _lumpy(True)
+    image = torch.rand(8, 3, 64, 64, device='cuda')
+    mask = torch.zeros(8, 64, 64, dtype=torch.long, device='cuda')
+    aug(image, mask)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode('error')
+    try:
+        aug(image, mask)
+    finally:
+        torch.cuda.set_sync_debug_mode('default')

@@ -21,9 +21,10 @@ The statistics are pure functions of lists of numbers (:func:`mean_sd`,
   writes them), preferred;
 * ``test_ROW_sSEED_SPLIT.txt``: the table ``torchgeo test`` prints, otherwise.
 
-``python -m torchgeo_csia.experiments.ablation DIR`` prints the Markdown tables;
-``--curve`` prints the validation IoU by step of each run's
-``metrics/ROW_sSEED/fit/metrics.csv`` (a learning curve) instead.
+``python -m torchgeo_csia.experiments.ablation DIR [DIR ...]`` prints the Markdown
+tables of the runs in those folders, paired across them; ``--curve`` prints the
+validation IoU by step of each run's ``metrics/ROW_sSEED/fit/metrics.csv`` (a learning
+curve) instead.
 
 .. versionadded:: 0.1
 """
@@ -402,32 +403,47 @@ def parse_curve(text: str, prefix: str = 'val_') -> dict[int, dict[str, float]]:
     return out
 
 
-def collect(root: str | Path) -> dict[Key, dict[str, float]]:
-    """Every run's test metrics under *root*, by ``(row, seed, split)``.
+def collect(*roots: str | Path) -> dict[Key, dict[str, float]]:
+    """Every run's test metrics under *roots*, by ``(row, seed, split)``.
 
     CSVLogger files (``metrics/ROW_sSEED/SPLIT/metrics.csv``) win over printed
-    tables (``test_ROW_sSEED_SPLIT.txt``) of the same run.
+    tables (``test_ROW_sSEED_SPLIT.txt``) of the same run in one folder; the same run
+    in two folders is an error (the ablation's calls each write their own).
 
     Args:
-        root: the folder ``gpu_ablation.sh`` wrote (its ``$OUT``).
+        roots: the folders ``gpu_ablation.sh`` wrote (its ``$OUT``), one per call or
+            per record.
 
     Returns:
         The metrics (runs without any are left out).
+
+    Raises:
+        ValueError: If two folders hold the same run.
     """
-    root = Path(root)
     runs: dict[Key, dict[str, float]] = {}
-    for pattern, regex, parse in (
-        ('**/metrics.csv', _CSV, parse_metrics_csv),
-        ('**/test_*.txt', _TXT, parse_printed_table),
-    ):
-        for path in sorted(root.glob(pattern)):
-            match = regex.search(path.relative_to(root).as_posix())
-            if not match:
-                continue
-            key = (match['row'], int(match['seed']), match['split'])
-            metrics = parse(path.read_text(errors='replace'))
-            if metrics and key not in runs:
-                runs[key] = metrics
+    where: dict[Key, Path] = {}
+    for root in map(Path, roots):
+        found: dict[Key, dict[str, float]] = {}
+        for pattern, regex, parse in (
+            ('**/metrics.csv', _CSV, parse_metrics_csv),
+            ('**/test_*.txt', _TXT, parse_printed_table),
+        ):
+            for path in sorted(root.glob(pattern)):
+                match = regex.search(path.relative_to(root).as_posix())
+                if not match:
+                    continue
+                key = (match['row'], int(match['seed']), match['split'])
+                metrics = parse(path.read_text(errors='replace'))
+                if metrics and key not in found:
+                    found[key] = metrics
+        for key in found:
+            if key in where:
+                raise ValueError(
+                    f'run {key[0]}_s{key[1]} ({key[2]}) is in both {where[key]} '
+                    f'and {root}'
+                )
+            where[key] = root
+        runs |= found
     return runs
 
 
@@ -461,7 +477,7 @@ def curves(root: str | Path, columns: Mapping[str, str] = COLUMNS) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: print the ablation table of a ``gpu_ablation.sh`` output folder.
+    """Command line: print the ablation table of ``gpu_ablation.sh`` output folders.
 
     Args:
         argv: the arguments (default: ``sys.argv[1:]``).
@@ -473,7 +489,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog='python -m torchgeo_csia.experiments.ablation',
         description='The paired many-seed ablation table of gpu_ablation.sh runs.',
     )
-    p.add_argument('dir', help='the folder gpu_ablation.sh wrote (its $OUT)')
+    p.add_argument(
+        'dirs', nargs='+', help='the folders gpu_ablation.sh wrote (its $OUT)'
+    )
     p.add_argument('--reference', default='base', help='the row others pair with')
     p.add_argument('--level', type=float, default=0.95, help='interval coverage')
     p.add_argument(
@@ -481,9 +499,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     if args.curve:
-        sys.stdout.write(curves(args.dir))
+        sys.stdout.write(''.join(curves(d) for d in args.dirs))
         return 0
-    runs = collect(args.dir)
+    try:
+        runs = collect(*args.dirs)
+    except ValueError as e:
+        p.error(str(e))
     sys.stdout.write(report(runs, args.reference, args.level))
     return 0 if runs else 1
 

@@ -901,7 +901,9 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
         cloud_texture: >= 0, how far the cloud's density varies across it: the
             log of the density moves by up to this much either way with a plasma
             fractal (Kornia's ``diamond_square``, roughness *cloud_roughness*)
-            drawn per sample; 0 (the default): the same density everywhere.
+            drawn per sample; 0 (the default): the same density everywhere. On
+            CUDA, drawing the fractal waits for the device (Kornia copies its
+            kernels from the host), so only this option breaks the no-wait rule.
         cloud_roughness: in ``(0, 1]``, the fractal's roughness (higher: more
             fine detail); the default 0.75 with *cloud_texture* 1 and
             *cloud_density* 2 gives the shipped inpainter's clouds the mean
