@@ -740,7 +740,7 @@ def test_min_change_must_not_be_negative(value: float) -> None:
 
 
 # -- shadow_depth: painted shadows darkened further ------------------------------------
-def _cloud_shadow(shadow_depth: float) -> RandomCloudShadow:
+def _cloud_shadow(shadow_depth: float | tuple[float, ...]) -> RandomCloudShadow:
     # constant fills: the cloud 0.9, the shadow 0.25 (on ground in [0.3, 0.7])
     return RandomCloudShadow(
         Inpainter(_Constant(0.9), 3),
@@ -780,6 +780,31 @@ def test_shadow_depth_darkens_the_shadow_only() -> None:
     outside = ~(shadow_px | cloud_px)
     assert torch.equal(deep_image[outside], plain_image[outside])
     assert torch.equal(deep_image[outside], image[outside])
+
+
+def test_shadow_depth_per_band_darkens_each_band_by_its_own_power() -> None:
+    torch.manual_seed(0)
+    image = 0.3 + 0.4 * torch.rand(2, 3, 64, 64)
+    mask = torch.zeros(2, 64, 64, dtype=torch.long)
+    plain = _cloud_shadow(1.0)
+    plain(image, mask)
+    params = plain.last_params
+    out, _ = _cloud_shadow((2.0, 1.0, 0.5))(image, mask, params=params)
+    order = params['classes'].tolist()
+    shadow, cloud = (params['paint'][order.index(c)] for c in (1, 3))
+    where = torch.zeros(2, 64, 64, dtype=torch.bool)
+    where[params['indices']] = shadow & ~cloud
+    assert where.any()
+    for band, depth in enumerate((2.0, 1.0, 0.5)):
+        ground = image[:, band][where]
+        expected = ground * (0.25 / ground) ** depth
+        torch.testing.assert_close(out[:, band][where], expected)
+    # the same power for every band is that one number
+    same, _ = _cloud_shadow((2.0, 2.0, 2.0))(image, mask, params=params)
+    number, _ = _cloud_shadow(2.0)(image, mask, params=params)
+    torch.testing.assert_close(same, number)
+    with pytest.raises(ValueError, match='one per band \\(3\\)'):
+        _cloud_shadow((2.0, 1.0))
 
 
 @pytest.mark.parametrize('value', [0.0, -1.0])
@@ -950,6 +975,30 @@ def _lumpy(graphs: bool) -> RandomCloudShadow:
         cloud_texture=1.0,
         cuda_graphs=graphs,
     ).cuda()
+
+
+def test_cloud_texture_leaves_the_random_stream_alone() -> None:
+    # the fractal draws from its own stream: with and without texture a mode draws
+    # the same structures in the same places, and what is drawn after it is the same
+    image = 0.3 + 0.4 * torch.rand(4, 3, 64, 64)
+    mask = torch.zeros(4, 64, 64, dtype=torch.long)
+    drawn = []
+    for texture in (0.0, 1.0):
+        aug = RandomCloudShadow(_over(0.2, 0.95), tiny(3), p=0.5, cloud_texture=texture)
+        torch.manual_seed(3)
+        _, out_mask = aug(image, mask)
+        drawn.append((out_mask, aug.last_params['indices'], torch.rand(3)))
+    assert torch.equal(drawn[0][0], drawn[1][0])
+    assert torch.equal(drawn[0][1], drawn[1][1])
+    assert torch.equal(drawn[0][2], drawn[1][2])
+    # seeded from torch's seed: a seeded run draws the same fractal again
+    lumps = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        aug = RandomCloudShadow(_over(0.2, 0.95), tiny(3), p=1.0, cloud_texture=1.0)
+        aug(image, mask)
+        lumps.append(aug.last_params['cloud_density'])
+    assert torch.equal(lumps[0], lumps[1])
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -52,6 +53,48 @@ def real_pixels(scenes: Sequence[Scene], cls: int = CLOUD) -> Tensor:
 
 
 @torch.no_grad()
+def painted_and_ground(
+    scenes: Sequence[Scene],
+    cls: int = CLOUD,
+    patches: int = 96,
+    patch: int = 256,
+    seed: int = 0,
+    batch: int = 16,
+    **mode: Any,
+) -> tuple[Tensor, Tensor]:
+    """``N x C`` values of the pixels the shipped mode labels *cls*, and beneath.
+
+    Args:
+        scenes: the scenes whose label-free patches are painted.
+        cls: the class whose painted pixels are read (cloud or shadow: the shipped
+            cloud and shadow mode paints both).
+        patches: label-free patches painted.
+        patch: their size (px).
+        seed: seeds the patches and the painting, so every setting paints the same
+            structures in the same places.
+        batch: patches painted per call.
+        mode: settings of the mode (:func:`~.two_sample.as_painter`:
+            *cloud_density*, *shadow_depth*).
+
+    Returns:
+        The painted values of each pixel, and the ground's before painting.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    grounds = background_patches(scenes, patches, patch, 1.0, len(scenes), gen)
+    ((paint, _),) = as_painter('shipped', (CLASSES[cls],), **mode)
+    torch.manual_seed(seed)
+    after, before = [], []
+    for i in range(0, len(grounds), batch):
+        image, labels, az, el = patch_batch(grounds[i : i + batch], patch)
+        painted, mask = paint(image, labels, az, el)
+        where = (mask.long() == cls) & (labels != cls)
+        after.append(painted.float().permute(0, 2, 3, 1)[where])
+        before.append(image.float().permute(0, 2, 3, 1)[where])
+    if not after:
+        return torch.zeros(0, 3), torch.zeros(0, 3)
+    return torch.cat(after), torch.cat(before)
+
+
 def painted_pixels(
     scenes: Sequence[Scene],
     density: float | Sequence[float],
@@ -74,17 +117,9 @@ def painted_pixels(
     Returns:
         The values of each painted cloud pixel.
     """
-    gen = torch.Generator().manual_seed(seed)
-    grounds = background_patches(scenes, patches, patch, 1.0, len(scenes), gen)
-    ((paint, _),) = as_painter('shipped', ('cloud',), cloud_density=density)
-    torch.manual_seed(seed)
-    out = []
-    for i in range(0, len(grounds), batch):
-        image, labels, az, el = patch_batch(grounds[i : i + batch], patch)
-        painted, mask = paint(image, labels, az, el)
-        where = (mask.long() == CLOUD) & (labels != CLOUD)
-        out.append(painted.float().permute(0, 2, 3, 1)[where])
-    return torch.cat(out) if out else torch.zeros(0, 3)
+    return painted_and_ground(
+        scenes, CLOUD, patches, patch, seed, batch, cloud_density=density
+    )[0]
 
 
 def nearest_per_band(

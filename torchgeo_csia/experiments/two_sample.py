@@ -602,7 +602,7 @@ def _module_painter(module: nn.Module) -> PaintFunction:
 def as_painter(
     painter: PainterLike,
     structures: Sequence[str] = STRUCTURES,
-    shadow_depth: float = 1.0,
+    shadow_depth: float | Sequence[float] = 1.0,
     cloud_density: float | Sequence[float] = 1.0,
     cloud_texture: float = 0.0,
 ) -> list[tuple[PaintFunction, tuple[str, ...]]]:
@@ -630,8 +630,9 @@ def as_painter(
         structures: the classes to be painted.
         shadow_depth: the ``shadow_depth`` of the
             :class:`~torchgeo_csia.transforms.RandomCloudShadow` mode (the shadow
-            fill's gain over the ground raised to this power; 1: as the network
-            paints it); a paint function or module must leave it at 1.
+            fill's gain over the ground raised to this power, one number or one
+            per band; 1: as the network paints it); a paint function or module
+            must leave it at 1.
         cloud_density: the ``cloud_density`` of that mode (the cloud network's
             opacity made so many times as thick; 1: as the network paints it); a
             paint function or module must leave it at 1, as must a cloud network
@@ -649,10 +650,13 @@ def as_painter(
             function or module.
     """
     wanted = tuple(s for s in STRUCTURES if s in structures)
-    densities = (
-        list(cloud_density) if isinstance(cloud_density, Sequence) else [cloud_density]
-    )
-    given = {'shadow_depth': [shadow_depth], 'cloud_density': densities}
+    given = {
+        name: list(v) if isinstance(v, Sequence) else [v]
+        for name, v in (
+            ('shadow_depth', shadow_depth),
+            ('cloud_density', cloud_density),
+        )
+    }
     for name, values in given.items():
         if not all(v > 0 for v in values):
             raise ValueError(f'{name} must be > 0, got {values}')
@@ -1081,7 +1085,7 @@ def two_sample_test(
     paint_batch: int = 16,
     examples: int = 6,
     log: Callable[[str], None] | None = None,
-    shadow_depth: float = 1.0,
+    shadow_depth: float | Sequence[float] = 1.0,
     cloud_density: float | Sequence[float] = 1.0,
     cloud_texture: float = 0.0,
 ) -> dict[str, Any]:
@@ -1344,6 +1348,11 @@ def _texture(sets: dict[str, dict[str, CropSet]], cls: int) -> dict[str, Any]:
 # --------------------------------------------------------------------- reporting
 
 
+def _one_or_per_band(values: Sequence[float]) -> float | Sequence[float]:
+    """A command line's numbers: one number, or one per band."""
+    return values[0] if len(values) == 1 else values
+
+
 def _numbers(value: float | Sequence[float]) -> str:
     """A number, or numbers joined by ' / '."""
     if isinstance(value, Sequence):
@@ -1559,9 +1568,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         '--shadow-depth',
         type=float,
-        default=1.0,
-        help="the painted shadow's gain over the ground raised to this power "
-        '(1: as the network paints it)',
+        nargs='+',
+        default=[1.0],
+        help="the painted shadow's gain over the ground raised to this power, one "
+        'number or one per band (1: as the network paints it)',
     )
     p.add_argument(
         '--cloud-density',
@@ -1619,12 +1629,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         score_splits=args.score_splits,
         data_seed=args.data_seed,
         log=log,
-        shadow_depth=args.shadow_depth,
-        cloud_density=(
-            args.cloud_density[0]
-            if len(args.cloud_density) == 1
-            else args.cloud_density
-        ),
+        shadow_depth=_one_or_per_band(args.shadow_depth),
+        cloud_density=_one_or_per_band(args.cloud_density),
         cloud_texture=args.cloud_texture,
     )
     out = Path(args.out)

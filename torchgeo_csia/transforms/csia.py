@@ -65,6 +65,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, Literal
 
 import kornia.augmentation as K
@@ -300,8 +301,8 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
     channels_last = True
     #: the power the shadow fill's gain over the ground is raised to
     #: (:func:`~.structures.deepen`; 1: as the network paints it); set by the modes
-    #: that paint shadows
-    shadow_depth: float = 1.0
+    #: that paint shadows; one number or one per band
+    shadow_depth: float | tuple[float, ...] = 1.0
     #: how many times as thick the cloud network's opacity is made
     #: (:func:`~torchgeo_csia.models.inpainter.thicken`; 1: as the network paints
     #: it); set by the modes that paint clouds
@@ -310,6 +311,20 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
     def density(self, device: torch.device) -> float | Tensor:
         """The cloud network's density on *device* (1: as the network paints)."""
         return 1.0
+
+    def per_band(
+        self, value: float | tuple[float, ...], device: torch.device
+    ) -> float | Tensor:
+        """*value* itself, or for one value per band ``1 x C x 1 x 1`` on *device*.
+
+        The tensor is made once per value and device, so no call copies it there.
+        """
+        if isinstance(value, float):
+            return value
+        key = (value, device)
+        if key not in self._per_band:
+            self._per_band[key] = torch.tensor(value, device=device).view(1, -1, 1, 1)
+        return self._per_band[key]
 
     def __init__(
         self,
@@ -350,6 +365,7 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
         self.cuda_graphs = cuda_graphs
         self.min_change = float(min_change)
         self._graphs: dict[tuple[Any, ...], _GraphedFill] = {}
+        self._per_band: dict[tuple[tuple[float, ...], torch.device], Tensor] = {}
 
     @property
     def last_params(self) -> dict[str, Tensor]:
@@ -628,7 +644,7 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
             density = params.get('cloud_density', self.density(image.device))
         pred = self._run(net, image, hole, density)
         if cls == SHADOW:  # deepen returns pred itself at depth 1
-            pred = deepen(image, pred, self.shadow_depth)
+            pred = deepen(image, pred, self.per_band(self.shadow_depth, image.device))
         return paste(image, pred, hole, low, high)
 
     def transform_image(self, image: Tensor, params: dict[str, Tensor]) -> Tensor:
@@ -745,6 +761,26 @@ def _check_fraction(name: str, value: float) -> float:
     return value
 
 
+def _bands(net: nn.Module) -> int:
+    """The bands an inpainter paints (3 for a module that does not say)."""
+    return int(getattr(net, 'bands', 3))
+
+
+def _check_per_band(
+    name: str, value: float | Sequence[float], bands: int
+) -> float | tuple[float, ...]:
+    """*value* > 0, one number or one per band: a float or a tuple of *bands*."""
+    values = [float(v) for v in value] if isinstance(value, Sequence) else [value]
+    CSIA_CHECK(
+        all(v > 0 for v in values)
+        and (not isinstance(value, Sequence) or len(values) == bands),
+        lambda: (
+            f'{name} must be > 0, one number or one per band ({bands}), got {value}'
+        ),
+    )
+    return tuple(values) if isinstance(value, Sequence) else float(value)
+
+
 def _check_span(name: str, span: tuple[float, float]) -> tuple[float, float]:
     """A ``(low, high)`` range of distances or heights: ``0 <= low <= high``."""
     CSIA_CHECK(
@@ -762,7 +798,7 @@ class _ShadowGeometry:
     cloud_height: tuple[float, float]
     shift: tuple[float, float]
     pixel_size: float
-    shadow_depth: float
+    shadow_depth: float | tuple[float, ...]
 
     def set_geometry(
         self,
@@ -771,19 +807,17 @@ class _ShadowGeometry:
         cloud_height: tuple[float, float],
         shift: tuple[float, float],
         pixel_size: float,
-        shadow_depth: float,
+        shadow_depth: float | Sequence[float],
+        bands: int,
     ) -> None:
-        """Check and keep the shadow settings."""
+        """Check and keep the shadow settings (*bands*: the shadow network's)."""
         CSIA_CHECK(
             shadow_mode in modes,
             lambda: f'shadow_mode must be one of {modes}, got {shadow_mode!r}',
         )
         CSIA_CHECK(pixel_size > 0, lambda: f'pixel_size must be > 0, got {pixel_size}')
-        CSIA_CHECK(
-            shadow_depth > 0, lambda: f'shadow_depth must be > 0, got {shadow_depth}'
-        )
         self.shadow_mode = shadow_mode
-        self.shadow_depth = float(shadow_depth)
+        self.shadow_depth = _check_per_band('shadow_depth', shadow_depth, bands)
         self.cloud_height = _check_span('cloud_height', cloud_height)
         self.shift = _check_span('shift', shift)
         self.pixel_size = pixel_size
@@ -887,7 +921,9 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
         shadow_depth: the power, > 0, the shadow fill's gain over the ground is
             raised to (:func:`~.structures.deepen`): above 1 a darker shadow on
             the same texture (1.9 takes the shipped inpainter's shadows from a
-            median darkening of 24 % to 40 %, near real ones' 41 %); 1 (the
+            median darkening of 24 % to 40 %, near real ones' 41 %); one power
+            per band darkens each band as far as real shadows darken it
+            (:mod:`torchgeo_csia.experiments.shadow_depth` fits them); 1 (the
             default) as the network paints it.
         cloud_density: how many times as thick, > 0, the cloud network's opacity
             is made (:func:`~torchgeo_csia.models.inpainter.thicken`; a cloud
@@ -958,7 +994,7 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
         max_selected: int | None = None,
         cuda_graphs: bool = True,
         min_change: float = 0.0,
-        shadow_depth: float = 1.0,
+        shadow_depth: float | Sequence[float] = 1.0,
         cloud_density: float | Sequence[float] = 1.0,
         cloud_texture: float = 0.0,
         cloud_roughness: float = 0.75,
@@ -987,20 +1023,10 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
             shift,
             pixel_size,
             shadow_depth,
+            _bands(self.nets[str(SHADOW)]),
         )
-        per_band = isinstance(cloud_density, Sequence)
-        densities: list[float] = (
-            [float(d) for d in cloud_density]
-            if isinstance(cloud_density, Sequence)
-            else [float(cloud_density)]
-        )
-        bands = getattr(self.nets[str(CLOUD)], 'bands', len(densities))
-        CSIA_CHECK(
-            all(d > 0 for d in densities) and (not per_band or len(densities) == bands),
-            lambda: (
-                f'cloud_density must be > 0, one number or one per band ({bands}), '
-                f'got {cloud_density}'
-            ),
+        self.cloud_density = _check_per_band(
+            'cloud_density', cloud_density, _bands(self.nets[str(CLOUD)])
         )
         CSIA_CHECK(
             cloud_texture >= 0,
@@ -1012,26 +1038,32 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
         )
         mode = getattr(self.nets[str(CLOUD)], 'mode', 'fill')
         CSIA_CHECK(
-            (densities == [1] and cloud_texture == 0) or mode == 'over',
+            (self.cloud_density == 1.0 and cloud_texture == 0) or mode == 'over',
             lambda: (
                 f'cloud_density and cloud_texture thicken the opacity of a cloud '
                 f"network that paints over the ground (mode 'over'); this one has "
                 f'mode {mode!r}'
             ),
         )
-        self.cloud_density = tuple(densities) if per_band else densities[0]
-        self._densities: dict[torch.device, Tensor] = {}
         self.cloud_texture = float(cloud_texture)
         self.cloud_roughness = float(cloud_roughness)
+        self._texture_rng: dict[torch.device, torch.Generator] = {}
 
     def density(self, device: torch.device) -> float | Tensor:
         """*cloud_density*: the number, or ``1 x C x 1 x 1`` on *device* per band."""
-        if isinstance(self.cloud_density, float):
-            return self.cloud_density
-        if device not in self._densities:  # made once: no copy to the device a call
-            d = torch.tensor(self.cloud_density, device=device)
-            self._densities[device] = d.view(1, -1, 1, 1)
-        return self._densities[device]
+        return self.per_band(self.cloud_density, device)
+
+    def texture_rng(self, device: torch.device) -> torch.Generator:
+        """The fractal's own random stream on *device*, seeded from torch's seed.
+
+        Its draws leave torch's global stream alone, so a mode with and without
+        *cloud_texture* draws the same structures in the same places (paired runs),
+        and seeding from :func:`torch.initial_seed` keeps a seeded run repeatable.
+        """
+        if device not in self._texture_rng:
+            gen = torch.Generator(device)
+            self._texture_rng[device] = gen.manual_seed(torch.initial_seed() + 1)
+        return self._texture_rng[device]
 
     def eligible(self, labels: Tensor) -> Tensor:
         """Patches with at least *min_free* allowed pixels (and some)."""
@@ -1057,6 +1089,9 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
             u = diamond_square(
                 (n, 1, h, w),
                 roughness=self.cloud_roughness,
+                random_fn=partial(
+                    torch.rand, generator=self.texture_rng(labels.device)
+                ),
                 normalize_range=(0.0, 1.0),
                 device=labels.device,
             )
@@ -1226,8 +1261,8 @@ class RandomShadowForClouds(_ShadowGeometry, _Shifted):
             share of their brightness get the ignore index (default 0: none), as
             :class:`CSIAAugmentationBase`.
         shadow_depth: the power, > 0, the shadow fill's gain over the ground is
-            raised to, as in :class:`RandomCloudShadow` (1, the default: as the
-            network paints it).
+            raised to, one number or one per band, as in :class:`RandomCloudShadow`
+            (1, the default: as the network paints it).
 
     Raises:
         ValueError: If an argument is out of its range, *shadow_mode* is unknown,
@@ -1269,7 +1304,7 @@ class RandomShadowForClouds(_ShadowGeometry, _Shifted):
         max_selected: int | None = None,
         cuda_graphs: bool = True,
         min_change: float = 0.0,
-        shadow_depth: float = 1.0,
+        shadow_depth: float | Sequence[float] = 1.0,
     ) -> None:
         """Initialize the augmentation."""
         super().__init__(
@@ -1283,6 +1318,7 @@ class RandomShadowForClouds(_ShadowGeometry, _Shifted):
             shift,
             pixel_size,
             shadow_depth,
+            _bands(self.nets[str(SHADOW)]),
         )
 
     def eligible(self, labels: Tensor) -> Tensor:

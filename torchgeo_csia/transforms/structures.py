@@ -400,7 +400,7 @@ def unseen(before: Tensor, after: Tensor, min_change: float) -> Tensor:
 DEEPEN_FLOOR = 1e-3
 
 
-def deepen(before: Tensor, after: Tensor, depth: float) -> Tensor:
+def deepen(before: Tensor, after: Tensor, depth: float | Tensor) -> Tensor:
     """A painting's gain over the ground raised to the power *depth*.
 
     Each value becomes ``before * (after / before) ** depth``, computed in log space
@@ -414,7 +414,9 @@ def deepen(before: Tensor, after: Tensor, depth: float) -> Tensor:
     Args:
         before: ``B x C x H x W`` image before painting.
         after: ``B x C x H x W`` the painting (the network's fill).
-        depth: the power, > 0 (1: *after* itself; 2: the gain squared).
+        depth: the power, > 0 (1: *after* itself; 2: the gain squared), or a
+            tensor that broadcasts against the images (``1 x C x 1 x 1``: one power
+            per band).
 
     Returns:
         ``B x C x H x W``: *after* itself for ``depth == 1``, *before* where *after*
@@ -422,7 +424,7 @@ def deepen(before: Tensor, after: Tensor, depth: float) -> Tensor:
 
     .. versionadded:: 0.1
     """
-    if depth == 1:
+    if isinstance(depth, float | int) and depth == 1:
         return after
     b = before.clamp_min(DEEPEN_FLOOR)
     gain = after.clamp_min(DEEPEN_FLOOR).log() - b.log()
