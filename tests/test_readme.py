@@ -177,6 +177,10 @@ HOW: dict[str, tuple[str, str]] = {
     ),
     'python -m torchgeo_csia.experiments.cloud_density --root sending '
     '--densities 1 1.5 2 2.5 3 4': ('sized', '--patches 2 --patch 16 --densities 1 2'),
+    'python -m torchgeo_csia.experiments.shadow_depth --root sending': (
+        'sized',
+        '--patches 4 --patch 16 --window 15',
+    ),
     'python -m torchgeo_csia.experiments.two_sample --root sending --classes cloud '
     '--seeds 0 1 2 --device cpu --crops 128 --steps 200 --cloud-density 1 1.5 1.5 '
     '--cloud-texture 1 --no-figure --out two-sample.md': (

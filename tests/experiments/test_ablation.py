@@ -302,6 +302,13 @@ def test_rows_hold_what_they_say() -> None:
     assert _modes('csia_all_deep_clouds') == [
         (m, {**a, **clouds} if m == 'RandomCloudShadow' else a) for m, a in deep
     ]
+    # csia_all_deep_clouds's painting, each band of its shadows darkened by its own
+    # power
+    banded = {'shadow_depth': [2.15, 2.33, 1.26]}
+    assert _modes('csia_all_clouds_banded') == [
+        (m, {**a, **banded} if m in shadows else a)
+        for m, a in _modes('csia_all_deep_clouds')
+    ]
     reach = _modes('csia_authors_reach')
     assert [m for m, _ in reach] == [m for m, _ in all_modes]
     assert [a.get('min_free') for _, a in reach] == [1.0, None, 1.0]

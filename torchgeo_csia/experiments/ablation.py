@@ -76,6 +76,7 @@ ROWS: tuple[str, ...] = (
     'csia_all_deep',
     'csia_all_deep_adjusted',
     'csia_all_deep_clouds',
+    'csia_all_clouds_banded',
     'plasma',
     'csia_authors_reach',
 )
