@@ -1,29 +1,31 @@
 #!/usr/bin/env bash
 # Prepare, on this (development) machine, what the GPU machine needs to run the geo
-# stack (torchgeo 0.10.1 and its readers) and real SPARCS scenes: it has neither, and
-# one device call carries at most 64 MiB beside the checkout (about 34 MB of it is the
-# checkout itself). So the wheels go in three folders of at most 28 MB (pyogrio's wheel
-# split in two), and a subset of real scenes in a fourth, each carried by its own call
-# while the machine stays warm (30 s after each call), into /tmp/stage there:
+# stack (torchgeo 0.10.1 and its readers), the SPARCS scenes and a snapshot of the
+# code: it has none of them, and one device call carries at most 64 MiB with the
+# checkout (34 MB of it with models/, 4 MB without). So everything goes in packs of at
+# most PACK bytes (.pk1, .pk2, ...: the wheels, pyogrio's split in two, every scene
+# of the SPARCS folder, and snap.tar, a git archive of HEAD with the inpainters and
+# the structure bank), each carried by its own call while the machine stays warm
+# (30 s after each call) and unpacked into /tmp there by unpack_geo.sh, which installs
+# the wheels into /tmp/site once the last one has come:
 #
-#   bash docs/reproduce/stage_geo.sh [SPARCS folder] [train scenes]
-#   call 1, carry .stage1: mkdir -p /tmp/stage && cp .stage1/* /tmp/stage/
-#   call 2, carry .stage2: cp .stage2/* /tmp/stage/
-#   call 3, carry .stage3: cp .stage3/* /tmp/stage/ && cd /tmp/stage &&
-#       cat pyogrio.part* > pyogrio-0.13.0-cp311-abi3-manylinux_2_28_x86_64.whl &&
-#       rm pyogrio.part* && python3 -m pip install -q --no-index --no-deps \
-#       --no-compile --no-cache-dir --target /tmp/site /tmp/stage/*.whl
-#   call 4, carry .scenes: export PYTHONPATH=/tmp/site:$PWD; python3 -c "from
-#       torchgeo_csia.experiments.bench_data import loader; loader('.scenes')"
+#   bash docs/reproduce/stage_geo.sh [SPARCS folder]
+#   call N, carry .pkN and nothing else: bash docs/reproduce/unpack_geo.sh .pkN
 #
-# The folders are ignored by git (.git/info/exclude). Wheels: Python 3.12, x86-64.
+# The default PACK (28 MB) leaves room for the whole checkout: 7 calls for the 60
+# scenes. With models/ moved out of the working tree for those calls (the snapshot
+# has what the runs need: export TORCHGEO_CSIA_MODELS=/tmp/snap/models),
+# PACK=61500000 takes 3 (as on 2026-12-02). Then run from /tmp/snap with the scenes
+# in /tmp/scenes (docs/reproduce/gpu_ablation.sh). The folders are ignored by git
+# (.git/info/exclude). Wheels: Python 3.12, x86-64.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SPARCS=${1:-../shared/data/sparcs}
-TRAIN=${2:-12}
+PACK=${PACK:-28000000}
 PY=${PY:-.venv/bin/python}
-for d in .geo .stage1 .stage2 .stage3 .scenes; do
-  rm -rf "$d" && mkdir -p "$d" && (grep -qx "/$d/" .git/info/exclude 2>/dev/null || echo "/$d/" >> .git/info/exclude)
+rm -rf .geo .pk[0-9]* && mkdir -p .geo
+for d in .geo '.pk*'; do
+  grep -qxF "/$d/" .git/info/exclude 2>/dev/null || echo "/$d/" >> .git/info/exclude
 done
 download() {
   "$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
@@ -38,24 +40,34 @@ download .geo rasterio==1.4.3 pyproj==3.7.1 pyogrio==0.13.0 shapely==2.2.0 \
   kornia==0.9.0 kornia_rs==0.2.0 segmentation_models_pytorch==0.6.0 timm==1.0.31
 # antlr4 (hydra's parser runtime) has no wheel on PyPI: build one (pure Python)
 "$PY" -m pip wheel -q --no-deps -w .geo antlr4-python3-runtime==4.9.3
-cd .geo
-cp rasterio* shapely* affine* click_plugins* cligj* docstring* hydra* jsonargparse* \
-  lightly* omegaconf* typeshed* antlr4* ../.stage1/
-split -b 28000000 pyogrio-*.whl ../.stage2/pyogrio.part
-mv ../.stage2/pyogrio.partab ../.stage3/
-cp pyproj* torchgeo* geopandas* kornia* segmentation_models* timm* ../.stage3/
-cd ..
-# train scenes plus two val scenes (SPARCSDataModule.setup('fit') builds val too)
-"$PY" - "$SPARCS" "$TRAIN" <<'PYTHON'
+# pyogrio's wheel (33 MB) is split to fit a pack; unpack_geo.sh joins it
+(cd .geo && split -b 25000000 pyogrio-*.whl pyogrio.part && rm pyogrio-*.whl)
+git archive -o .geo/snap.tar HEAD torchgeo_csia docs/configs docs/reproduce \
+  pyproject.toml models/inpainting_models models/structure_banks
+"$PY" - "$SPARCS" "$PACK" <<'PYTHON'
 import glob, os, shutil, sys
-from torchgeo_csia.datasets import SPARCS
-src, train = sys.argv[1], int(sys.argv[2])
-ids = sorted({os.path.basename(f)[:24] for f in glob.glob(f'{src}/*_mask.png')})
-pick = [i for i in ids if SPARCS.split_of(i) == 'train'][:train]
-pick += [i for i in ids if SPARCS.split_of(i) == 'val'][:2]
-for sid in pick:
-    for f in glob.glob(f'{src}/{sid}_*') + glob.glob(f'{src}/{sid[:21]}_mtl.txt'):
-        shutil.copy(f, '.scenes/')
-print(f'{len(pick)} scenes in .scenes')
+src, cap = sys.argv[1], int(sys.argv[2])
+items = [(f, 'stage') for f in glob.glob('.geo/*') if not f.endswith('snap.tar')]
+items.append(('.geo/snap.tar', ''))
+items += [(f, 'scenes') for f in glob.glob(f'{src}/*') if os.path.isfile(f)]
+items.sort(key=lambda item: -os.path.getsize(item[0]))
+packs: list[list] = []  # first fit, largest first: few packs
+for f, sub in items:
+    size = os.path.getsize(f)
+    if size > cap:
+        sys.exit(f'{f} ({size} bytes) is larger than PACK ({cap})')
+    pack = next((p for p in packs if p[0] + size <= cap), None)
+    if pack is None:
+        packs.append(pack := [0, []])
+    pack[0] += size
+    pack[1].append((f, sub))
+wheels = sum(sub == 'stage' for _, sub in items)
+for i, (size, files) in enumerate(packs, 1):
+    for sub in ('stage', 'scenes'):
+        os.makedirs(f'.pk{i}/{sub}', exist_ok=True)
+    for f, sub in files:
+        shutil.copy(f, os.path.join(f'.pk{i}', sub))
+    with open(f'.pk{i}/wheels', 'w') as out:  # how many stage files make the set
+        out.write(f'{wheels}\n')
+    print(f'.pk{i}: {size / 1e6:.1f} MB, {len(files)} files')
 PYTHON
-du -sh .stage1 .stage2 .stage3 .scenes
