@@ -1,5 +1,6 @@
 """The ablation rows, the script that runs them and the table that reads them."""
 
+import itertools
 import math
 import os
 import re
@@ -196,6 +197,8 @@ def test_collect_pairs_runs_of_several_folders(
     with pytest.raises(SystemExit):
         ablation.main([str(tmp_path / 'a'), str(tmp_path / 'b')])
     assert 'is in both' in capsys.readouterr().err
+    with pytest.raises(ValueError, match='no folder'):
+        collect(tmp_path / 'a', tmp_path / 'typo')
 
 
 def test_main_prints_the_tables(
@@ -222,7 +225,10 @@ def test_main_prints_the_tables(
     _write(tmp_path / 'metrics/base_s0/fit/metrics.csv', 'step,val_loss\n9,0.5\n')
     assert ablation.main([str(tmp_path), '--curve']) == 0
     assert '| base_s0 | 9 |' in capsys.readouterr().out
-    assert ablation.main([str(tmp_path / 'empty')]) == 1
+    (tmp_path / 'empty').mkdir()
+    assert ablation.main([str(tmp_path / 'empty')]) == 1  # no run
+    with pytest.raises(SystemExit):  # no folder
+        ablation.main([str(tmp_path / 'missing')])
 
 
 # ---------------------------------------------------------------- the rows
@@ -403,7 +409,9 @@ def test_recorded_ablation_tables_match_their_metrics(record: Path) -> None:
         r'^python -m torchgeo_csia\.experiments\.ablation (.+)$', text, re.M
     )
     assert command, f'{record}: no ablation command'
-    dirs = [a for a in command[1].split() if not a.startswith('--')]
+    dirs = list(
+        itertools.takewhile(lambda a: not a.startswith('--'), command[1].split())
+    )
     assert str(record.with_suffix('').relative_to(ROOT)) in dirs
     runs = collect(*(ROOT / d for d in dirs))
     assert runs, f'no metrics beside {record}'

@@ -48,6 +48,13 @@ def test_painted_gains_darken(usgs_root: str) -> None:
     scenes = load_scenes(usgs_root, ['train', 'val', 'test'])
     gains = sd.painted_gains(scenes, patches=4, patch=16)
     assert len(gains) > 0 and gains.shape[1] == 3
+    # the network's shadows darken the ground they are painted on
+    assert (gains.median(0).values < 1).all()
+
+
+def test_the_window_must_be_odd() -> None:
+    with pytest.raises(ValueError, match='odd'):
+        sd.real_gains([_scene((200, 160, 100), (0.5, 0.5, 0.5))], window=64)
 
 
 def test_main_prints_the_table(

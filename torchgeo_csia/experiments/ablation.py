@@ -419,11 +419,13 @@ def collect(*roots: str | Path) -> dict[Key, dict[str, float]]:
         The metrics (runs without any are left out).
 
     Raises:
-        ValueError: If two folders hold the same run.
+        ValueError: If a folder does not exist or two folders hold the same run.
     """
     runs: dict[Key, dict[str, float]] = {}
     where: dict[Key, Path] = {}
     for root in map(Path, roots):
+        if not root.is_dir():
+            raise ValueError(f'no folder {root}')
         found: dict[Key, dict[str, float]] = {}
         for pattern, regex, parse in (
             ('**/metrics.csv', _CSV, parse_metrics_csv),

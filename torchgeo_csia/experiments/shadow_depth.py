@@ -55,10 +55,17 @@ def box_mean(x: Tensor, window: int) -> Tensor:
 def real_gains(scenes: Sequence[Scene], window: int = 63) -> Tensor:
     """``N x C`` gains of every real shadow pixel of *scenes* over its ground.
 
-    The ground is the mean of the background pixels in the *window* around the
-    pixel; shadow pixels with less than :data:`MIN_GROUND` of that window background
-    are left out (deep inside a large shadow there is no ground to compare with).
+    The ground is the mean of the background pixels in the *window* (odd, px)
+    around the pixel; shadow pixels with less than :data:`MIN_GROUND` of that window
+    background are left out (deep inside a large shadow there is no ground to
+    compare with; near the scene's edge the part of the window outside it counts as
+    no ground, so fewer edge pixels qualify).
+
+    Raises:
+        ValueError: If *window* is not an odd number of pixels.
     """
+    if window < 1 or window % 2 == 0:
+        raise ValueError(f'window must be an odd number of pixels, got {window}')
     parts = []
     for s in scenes:
         x = s.normalised(0, 0, max(s.image.shape[-2:])).float()

@@ -39,7 +39,9 @@ run under :func:`torch.inference_mode`, batched, on a fixed number of slots per 
 size that hold the selected samples first (``capacity()``), so no call waits for the
 device, and on CUDA they replay as CUDA graphs. All
 random draws use torch's global generators on the batch's device, so
-``torch.manual_seed`` makes a run reproducible.
+``torch.manual_seed`` makes a run reproducible; the one exception, the plasma
+fractal of *cloud_texture*, draws from a generator of its own that is seeded from
+torch's seed (:meth:`RandomCloudShadow.texture_rng`).
 
 Shadows fall away from the sun: :func:`sun_geometry` hands each sample's sun azimuth
 and elevation (carried by :class:`~torchgeo_csia.datasets.SPARCS` samples) to the
@@ -769,16 +771,23 @@ def _bands(net: nn.Module) -> int:
 def _check_per_band(
     name: str, value: float | Sequence[float], bands: int
 ) -> float | tuple[float, ...]:
-    """*value* > 0, one number or one per band: a float or a tuple of *bands*."""
-    values = [float(v) for v in value] if isinstance(value, Sequence) else [value]
+    """*value* > 0, one number or one per band: a float or a tuple of *bands*.
+
+    One value per band, all the same, is that one number (so 1 everywhere is the
+    neutral setting, as a plain 1 is).
+    """
+    one = isinstance(value, int | float)
+    try:
+        values = [float(value)] if one else [float(v) for v in value]  # type: ignore[arg-type, union-attr]
+    except (TypeError, ValueError):
+        values = []
     CSIA_CHECK(
-        all(v > 0 for v in values)
-        and (not isinstance(value, Sequence) or len(values) == bands),
+        bool(values) and all(v > 0 for v in values) and (one or len(values) == bands),
         lambda: (
             f'{name} must be > 0, one number or one per band ({bands}), got {value}'
         ),
     )
-    return tuple(values) if isinstance(value, Sequence) else float(value)
+    return values[0] if len(set(values)) == 1 else tuple(values)
 
 
 def _check_span(name: str, span: tuple[float, float]) -> tuple[float, float]:
@@ -1047,7 +1056,7 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
         )
         self.cloud_texture = float(cloud_texture)
         self.cloud_roughness = float(cloud_roughness)
-        self._texture_rng: dict[torch.device, torch.Generator] = {}
+        self._texture_rng: dict[torch.device, tuple[int, torch.Generator]] = {}
 
     def density(self, device: torch.device) -> float | Tensor:
         """*cloud_density*: the number, or ``1 x C x 1 x 1`` on *device* per band."""
@@ -1059,11 +1068,14 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
         Its draws leave torch's global stream alone, so a mode with and without
         *cloud_texture* draws the same structures in the same places (paired runs),
         and seeding from :func:`torch.initial_seed` keeps a seeded run repeatable.
+        It is seeded anew whenever torch's seed has changed since; seeding torch
+        again with the same number does not restart it.
         """
-        if device not in self._texture_rng:
-            gen = torch.Generator(device)
-            self._texture_rng[device] = gen.manual_seed(torch.initial_seed() + 1)
-        return self._texture_rng[device]
+        seed = torch.initial_seed()
+        if self._texture_rng.get(device, (None,))[0] != seed:
+            gen = torch.Generator(device).manual_seed((seed + 1) % 2**64)
+            self._texture_rng[device] = (seed, gen)
+        return self._texture_rng[device][1]
 
     def eligible(self, labels: Tensor) -> Tensor:
         """Patches with at least *min_free* allowed pixels (and some)."""
