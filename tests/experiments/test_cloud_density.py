@@ -50,3 +50,18 @@ def test_main_prints_the_table(
 def test_nearest_per_band() -> None:
     painted = {1.0: [0.3, 0.2, 0.1], 2.0: [0.4, 0.3, 0.2], 3.0: [0.5, 0.4, 0.3]}
     assert cd.nearest_per_band([0.31, 0.39, 0.9], painted) == [1.0, 3.0, 3.0]
+
+
+def test_band_quantile() -> None:
+    values = torch.stack([torch.arange(101.0), 2 * torch.arange(101.0)], 1)
+    assert cd.band_quantile(values) == pytest.approx([50.0, 100.0])
+    assert cd.band_quantile(values, 0.75) == pytest.approx([75.0, 150.0])
+
+
+def test_main_matches_the_quantile_asked_for(
+    usgs_root: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ['--root', usgs_root, '--patches', '4', '--patch', '16']
+    assert cd.main([*argv, '--densities', '1', '2', '--quantile', '0.75']) == 0
+    out = capsys.readouterr().out
+    assert '| q75 per band |' in out and 'whose q75 is nearest' in out
