@@ -308,3 +308,26 @@ def test_demo_stripe_is_in_the_label_file(real_root: str) -> None:
         for dx in (-1, 0, 1):
             near |= np.roll(np.roll(direct == 3, dy, 0), dx, 1)
     assert 40 < snow.sum() < 90 and (snow <= near).all()
+
+
+def test_realism_takes_a_shadow_depth_per_band(
+    usgs_root: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # the depths reach the measure: one number as a number, one per band as a list
+    from torchgeo_csia.experiments import realism
+
+    seen: list[object] = []
+
+    def fake(
+        *args: object, **kwargs: object
+    ) -> tuple[dict[str, float], dict[str, object]]:
+        seen.append(kwargs['shadow_depth'])
+        return {}, {}
+
+    monkeypatch.setattr(realism, 'realism', fake)
+    monkeypatch.setattr(realism, 'realism_table', lambda result: '')
+    common = ['realism', '--root', usgs_root, '--weights', 'BASE_SPARCS_PHOTO']
+    common += ['--out', str(tmp_path / 'r.json')]
+    main([*common, '--shadow-depth', '1.9'])
+    main([*common, '--shadow-depth', '2.15', '2.33', '1.26'])
+    assert seen == [1.9, [2.15, 2.33, 1.26]]

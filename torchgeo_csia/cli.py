@@ -151,6 +151,7 @@ def _realism(args: argparse.Namespace) -> None:
 
     from .experiments.networks import load_inpainters, load_segmenter
     from .experiments.realism import realism, realism_figure, realism_table
+    from .experiments.two_sample import one_or_per_band
 
     device = _device(args)
     scenes = _scenes(args, device)
@@ -168,6 +169,7 @@ def _realism(args: argparse.Namespace) -> None:
         size=args.size,
         min_free=args.min_free,
         shadow_first=not args.cloud_first,
+        shadow_depth=one_or_per_band(args.shadow_depth),
     )
     _dump(result, args.out)
     if args.examples:
@@ -421,6 +423,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inpainters(rl, 'that paint')
     rl.add_argument('--out', default='realism.json', help='write the shares here')
     rl.add_argument('--cloud-first', action='store_true', help=CLOUD_FIRST)
+    rl.add_argument(
+        '--shadow-depth',
+        type=float,
+        nargs='+',
+        default=[1.0],
+        help="the shadow modes' shadow_depth, one number or one per band "
+        '(1: as the network paints)',
+    )
     rl.add_argument('--examples', help='write example crops (torch file) here')
     rl.add_argument('--figure', help='write painted-beside-real examples (PNG) here')
     _add_device(rl)

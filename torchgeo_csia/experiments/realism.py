@@ -56,7 +56,7 @@ def csia_modes(
     min_free: float = 0.25,
     shadow_first: bool = True,
     min_change: float = 0.0,
-    shadow_depth: float = 1.0,
+    shadow_depth: float | Sequence[float] = 1.0,
 ) -> list[CSIAAugmentationBase]:
     """The CSIA modes the shipped inpainters support, in training order.
 
@@ -69,7 +69,8 @@ def csia_modes(
         min_change: each mode's ``min_change`` (labels only where the painting
             shows).
         shadow_depth: the ``shadow_depth`` of the two modes that paint shadows (the
-            shadow fill's gain over the ground raised to this power).
+            shadow fill's gain over the ground raised to this power; one number or
+            one per band).
 
     Returns:
         cloud + shadow, shadow for clouds, snow (bf16 autocast, as the recipe).
@@ -185,7 +186,7 @@ def realism(
     examples: int = 6,
     min_free: float = FREE,
     shadow_first: bool = True,
-    shadow_depth: float = 1.0,
+    shadow_depth: float | Sequence[float] = 1.0,
 ) -> tuple[dict[str, float], dict[str, Tensor]]:
     """Share of painted pixels that *model* labels as the painted class.
 

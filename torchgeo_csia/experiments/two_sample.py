@@ -1348,7 +1348,7 @@ def _texture(sets: dict[str, dict[str, CropSet]], cls: int) -> dict[str, Any]:
 # --------------------------------------------------------------------- reporting
 
 
-def _one_or_per_band(values: Sequence[float]) -> float | Sequence[float]:
+def one_or_per_band(values: Sequence[float]) -> float | Sequence[float]:
     """A command line's numbers: one number, or one per band."""
     return values[0] if len(values) == 1 else values
 
@@ -1629,8 +1629,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         score_splits=args.score_splits,
         data_seed=args.data_seed,
         log=log,
-        shadow_depth=_one_or_per_band(args.shadow_depth),
-        cloud_density=_one_or_per_band(args.cloud_density),
+        shadow_depth=one_or_per_band(args.shadow_depth),
+        cloud_density=one_or_per_band(args.cloud_density),
         cloud_texture=args.cloud_texture,
     )
     out = Path(args.out)
