@@ -778,8 +778,12 @@ def _check_per_band(
     """
     one = isinstance(value, int | float)
     try:
-        values = [float(value)] if one else [float(v) for v in value]  # type: ignore[arg-type, union-attr]
-    except (TypeError, ValueError):
+        values = (
+            [float(value)]
+            if isinstance(value, int | float)
+            else [float(v) for v in value]
+        )
+    except (TypeError, ValueError):  # neither a number nor numbers
         values = []
     CSIA_CHECK(
         bool(values) and all(v > 0 for v in values) and (one or len(values) == bands),
