@@ -1,9 +1,16 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
-from torchgeo_csia.experiments.demo import NODATA_COLOR, demo, demo_figure
+from torchgeo_csia.experiments.demo import (
+    NODATA_COLOR,
+    demo,
+    demo_figure,
+    realism_lines,
+)
+from torchgeo_csia.models.weights import inpainter_weights
 
 
 def test_demo_figure_shares_a_scale_and_names_columns() -> None:
@@ -38,6 +45,39 @@ def test_demo_figure_shares_a_scale_and_names_columns() -> None:
     plt.close(fig)
 
 
-def test_demo_on_the_scenes(usgs_root: str, tmp_path: Path) -> None:
+def test_realism_lines_quote_each_card() -> None:
+    weights = [inpainter_weights(f'{c}_SPARCS_PHOTO') for c in ('CLOUD', 'SNOW')]
+    lines = realism_lines(weights)
+    assert len(lines) == 2
+    for line, member in zip(lines, weights, strict=True):
+        two = member.meta['scores']['two_sample']
+        assert line.startswith(f'{member.meta["class"]} ({member.name}): ')
+        assert f'{two["accuracy"]:.3f} +- {two["sd"]:.3f}' in line
+        assert f'moved real {two["moved_control"]:.3f}' in line
+        scenes = f'({two["train_scenes"]} / {two["score_scenes"]} scenes)'
+        assert scenes in line
+    # only the zeroed-hole snow inpainter's card holds the earlier recall ratio
+    ratio = weights[1].meta['scores']['realism']['ratio']
+    assert lines[1].endswith(f'recall ratio {ratio:.2f}')
+    assert 'recall ratio' not in lines[0]
+
+
+def test_demo_figure_writes_notes_under_the_legend() -> None:
+    import matplotlib.pyplot as plt
+
+    batch = {'image': torch.rand(1, 3, 8, 8), 'mask': torch.zeros(1, 8, 8).long()}
+    notes = ['cloud: painted vs real 0.773', 'snow: painted vs real 0.717']
+    fig = demo_figure(batch, batch, ['LC80010812013365LGN00_18'], [[]], notes)
+    assert [t.get_text() for t in fig.texts][:2] == notes[::-1]
+    plt.close(fig)
+
+
+def test_demo_on_the_scenes(
+    usgs_root: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = demo(str(tmp_path / 'demo.png'), usgs_root, batch_size=2, patch_size=32)
     assert Path(out).stat().st_size > 1000
+    printed = capsys.readouterr().out
+    assert 'two-sample classifier test' in printed
+    for line in realism_lines([inpainter_weights('SHADOW_SPARCS_PHOTO')]):
+        assert line in printed

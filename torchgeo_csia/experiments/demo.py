@@ -34,11 +34,45 @@ def _scene_of(dataset: Any, bounds: Tensor) -> str:
     return str(hits['scene'].iloc[0]) if len(hits) else '?'
 
 
+def realism_lines(weights: Sequence[Any]) -> list[str]:
+    """How real each inpainter's structures look, one line per inpainter.
+
+    The numbers are the inpainters' own measurements (their weights' ``meta``): the
+    two-sample classifier test of :mod:`~torchgeo_csia.experiments.two_sample`
+    (accuracy of a small CNN telling painted from real crops of the class; 0.5 = it
+    cannot tell) beside its moved-real control, and the earlier recall ratio of
+    :mod:`~torchgeo_csia.experiments.realism` where the card holds one.
+
+    Args:
+        weights: inpainter weights
+            (:class:`~torchgeo_csia.models.weights.CSIAInpainter_Weights`).
+
+    Returns:
+        One line per inpainter, e.g. ``cloud (CLOUD_SPARCS_PHOTO): painted vs real
+        0.773 +- 0.016, moved real 0.530 (10 / 10 scenes)``.
+    """
+    lines = []
+    for member in weights:
+        scores = member.meta['scores']
+        two = scores['two_sample']
+        line = (
+            f'{member.meta["class"]} ({member.name}): painted vs real '
+            f'{two["accuracy"]:.3f} +- {two["sd"]:.3f}, moved real '
+            f'{two["moved_control"]:.3f} ({two["train_scenes"]} / '
+            f'{two["score_scenes"]} scenes)'
+        )
+        if 'realism' in scores:
+            line += f', recall ratio {scores["realism"]["ratio"]:.2f}'
+        lines.append(line)
+    return lines
+
+
 def demo_figure(
     before: dict[str, Tensor],
     after: dict[str, Tensor],
     scenes: Sequence[str],
     modes: Sequence[Sequence[str]],
+    notes: Sequence[str] = (),
 ) -> Figure:
     """The demo's figure: each sample's image and mask before and after CSIA.
 
@@ -54,6 +88,7 @@ def demo_figure(
         after: the same batch after the CSIA modes.
         scenes: scene id per sample.
         modes: per sample, the names of the modes that changed it.
+        notes: lines written under the legend (the demo: :func:`realism_lines`).
 
     Returns:
         The figure.
@@ -100,14 +135,22 @@ def demo_figure(
     ]
     legend.append(Patch(facecolor=NODATA_COLOR, edgecolor='black', label='nodata'))
     legend.append(Patch(facecolor='none', edgecolor='red', label='inserted'))
-    fig.legend(handles=legend, loc='lower center', ncol=len(legend), fontsize=9)
+    fig.legend(
+        handles=legend,
+        loc='lower center',
+        ncol=len(legend),
+        fontsize=9,
+        bbox_to_anchor=(0.5, 0.012 * len(notes)),
+    )
+    for k, note in enumerate(reversed(notes)):
+        fig.text(0.5, 0.004 + 0.012 * k, note, ha='center', fontsize=7)
     fig.suptitle(
         'CSIA on a SPARCS batch: image and mask before (rows 1-2) and after (rows '
         '3-4) the CSIA modes named above each column\n'
         "(each column's images share one intensity scale: the before image's "
         '1st-99th percentiles)'
     )
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, 0.03 + 0.012 * len(notes), 1, 1))
     return fig
 
 
@@ -129,7 +172,8 @@ def demo(
        generated 6-scene sample).
     2. Normalise them (before); run the CSIA modes one at a time, as the
        datamodule does, noting which changed which sample (after).
-    3. Draw :func:`demo_figure`.
+    3. Print how real the inpainters' structures look (:func:`realism_lines`, their
+       two-sample tests) and draw :func:`demo_figure` with those lines under it.
 
     Args:
         out: the PNG to write.
@@ -204,7 +248,18 @@ def demo(
             for i in hit.nonzero().flatten().tolist():
                 modes[i].append(DEMO_MODES.get(type(aug).__name__, type(aug).__name__))
             after = step
-    fig = demo_figure(before, after, scenes, modes)
+    from ..models.weights import inpainter_weights
+
+    notes = realism_lines(
+        [inpainter_weights(f'{c}_SPARCS_PHOTO') for c in ('CLOUD', 'SHADOW', 'SNOW')]
+    )
+    print(
+        'How real the painted structures look (two-sample classifier test, from the '
+        "inpainters' cards; 0.5 = a classifier cannot tell painted from real):"
+    )
+    for line in notes:
+        print(f'  {line}')
+    fig = demo_figure(before, after, scenes, modes, notes)
     fig.savefig(out, dpi=80)
     plt.close(fig)
     return out
