@@ -22,6 +22,14 @@ DEMO_MODES = {
     'RandomShadowForClouds': 'shadow for clouds',
     'RandomSnow': 'snow',
 }
+#: The inpainter weights the demo's modes paint with, by class.
+DEMO_WEIGHTS = {
+    'cloud': 'CLOUD_SPARCS_PHOTO',
+    'shadow': 'SHADOW_SPARCS_PHOTO',
+    'snow': 'SNOW_SPARCS_PHOTO',
+}
+#: Height of one line of notes under the demo's figure (figure fraction).
+NOTE_HEIGHT = 0.012
 
 
 def _scene_of(dataset: Any, bounds: Tensor) -> str:
@@ -140,17 +148,17 @@ def demo_figure(
         loc='lower center',
         ncol=len(legend),
         fontsize=9,
-        bbox_to_anchor=(0.5, 0.012 * len(notes)),
+        bbox_to_anchor=(0.5, NOTE_HEIGHT * len(notes)),
     )
     for k, note in enumerate(reversed(notes)):
-        fig.text(0.5, 0.004 + 0.012 * k, note, ha='center', fontsize=7)
+        fig.text(0.5, 0.004 + NOTE_HEIGHT * k, note, ha='center', fontsize=7)
     fig.suptitle(
         'CSIA on a SPARCS batch: image and mask before (rows 1-2) and after (rows '
         '3-4) the CSIA modes named above each column\n'
         "(each column's images share one intensity scale: the before image's "
         '1st-99th percentiles)'
     )
-    fig.tight_layout(rect=(0, 0.03 + 0.012 * len(notes), 1, 1))
+    fig.tight_layout(rect=(0, 0.03 + NOTE_HEIGHT * len(notes), 1, 1))
     return fig
 
 
@@ -206,14 +214,14 @@ def demo(
     shapes = 'sparcs' if source == 'bank' else 'procedural'
     csia: list[torch.nn.Module] = [
         RandomCloudShadow(
-            'CLOUD_SPARCS_PHOTO',
-            'SHADOW_SPARCS_PHOTO',
+            DEMO_WEIGHTS['cloud'],
+            DEMO_WEIGHTS['shadow'],
             p=p,
             min_free=min_free,
             source=shapes,
         ),
-        RandomShadowForClouds('SHADOW_SPARCS_PHOTO', p=p),
-        RandomSnow('SNOW_SPARCS_PHOTO', p=p / 2, min_free=min_free, source=shapes),
+        RandomShadowForClouds(DEMO_WEIGHTS['shadow'], p=p),
+        RandomSnow(DEMO_WEIGHTS['snow'], p=p / 2, min_free=min_free, source=shapes),
     ]
     with tempfile.TemporaryDirectory() as tmp:
         if root is None:
@@ -250,9 +258,7 @@ def demo(
             after = step
     from ..models.weights import inpainter_weights
 
-    notes = realism_lines(
-        [inpainter_weights(f'{c}_SPARCS_PHOTO') for c in ('CLOUD', 'SHADOW', 'SNOW')]
-    )
+    notes = realism_lines([inpainter_weights(w) for w in DEMO_WEIGHTS.values()])
     print(
         'How real the painted structures look (two-sample classifier test, from the '
         "inpainters' cards; 0.5 = a classifier cannot tell painted from real):"
