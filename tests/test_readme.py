@@ -170,6 +170,12 @@ HOW: dict[str, tuple[str, str]] = {
     # docs/results.rst: records of GPU and long CPU runs
     'python -m torchgeo_csia.experiments.ablation '
     'docs/results/ablation-h200-2026-12-01': ('run', ''),
+    'python -m torchgeo_csia.experiments.ablation '
+    'docs/results/ablation-h200-2026-12-01 docs/results/ablation-h200-2026-12-02 '
+    'docs/results/ablation-h200-2026-12-02b': (
+        'run',
+        '',
+    ),
     'python -m torchgeo_csia.experiments.prior --root sending --batches 16 '
     '--weights CSIA_SPARCS_PHOTO BASE_SPARCS_PHOTO --scales 0 0.25 0.5 0.75 1': (
         'sized',

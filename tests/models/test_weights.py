@@ -95,9 +95,7 @@ def test_registry_matches_files() -> None:
     assert not list(models_dir().rglob('*.json'))
     names = {Path(f).name for f in on_disk}
     for m in ALL:
-        if isinstance(m, CSIAInpainter_Weights) and m.meta['mode'] == 'fill':
-            assert m.meta['resaved_from'] not in names
-        elif isinstance(m, CSIAInpainter_Weights):  # the inpainter it replaced is gone
+        if isinstance(m, CSIAInpainter_Weights):  # the inpainter it replaced is gone
             assert m.meta['replaces'] not in names
         else:  # the segmenters these replaced are gone
             assert m.meta['replaces']['file'] not in names
@@ -276,23 +274,42 @@ def test_card_says_what_produced_it(member: CSIAWeightsEnum) -> None:
         two = meta['scores']['two_sample']
         assert 0.5 <= two['accuracy'] <= 1 and (ROOT / two['record']).is_file()
         assert two['score_split'] == 'val'
-    if isinstance(member, CSIAInpainter_Weights) and meta['mode'] == 'fill':
-        # the trainer that made it is gone: the card names it as history
-        assert f'at commit {weights.PACK_TRAINER_COMMIT}' in meta['training']
-        assert meta['last_stage']['dilate'] == meta['margin']
-        assert meta['stages'][-1].endswith('this file')
-        assert set(meta['scores']) >= {'heldout', 'realism'}
-    elif isinstance(member, CSIAInpainter_Weights):
-        # the users' path: torchgeo fit with a shipped recipe, at a named commit
-        assert meta['mode'] == 'over'
-        assert meta['config'] == f'docs/configs/inpainter_{meta["class"]}_over.yaml'
-        assert (ROOT / meta['config']).is_file()
-        assert f'torchgeo fit --config {meta["config"]}' in meta['training']
+    if isinstance(member, CSIAInpainter_Weights):
+        # the users' path: torchgeo fit with shipped recipes, stage by stage, at a
+        # named commit; the card's config is the last stage's
+        cls = meta['class']
+        stages = {
+            'over': [f'inpainter_{cls}_over'],
+            'fill': [
+                'inpainter_snow',
+                'inpainter_snow_adv',
+                'inpainter_snow_adv2',
+                'inpainter_snow_adv_wide',
+            ],
+        }[meta['mode']]
+        assert meta['mode'] == 'over' or cls == 'snow'
+        assert meta['config'] == f'docs/configs/{stages[-1]}.yaml'
+        assert len(meta['stages']) == len(stages)
         assert f'at commit {meta["commit"]}' in meta['training']
-        assert meta['commit'] == weights.OVER_COMMIT and meta['seed'] == 0
-        config = yaml.safe_load((ROOT / meta['config']).read_text())
-        assert config['model']['init_args']['mode'] == 'over'
+        assert meta['commit'] in {weights.OVER_COMMIT, weights.SNOW_COMMIT}
+        assert meta['seed'] == 0
+        assert weights.PACK_TRAINER_COMMIT not in meta['training']
+        before = None
+        for name, stage in zip(stages, meta['stages'], strict=True):
+            config = yaml.safe_load((ROOT / f'docs/configs/{name}.yaml').read_text())
+            init = config['model']['init_args']
+            assert init.get('mode', 'fill') == meta['mode']
+            assert config['seed_everything'] == 0
+            assert f'{config["trainer"]["max_steps"]:,} steps' in stage
+            # each later stage starts from the last checkpoint of the one before
+            assert init.get('init') == (before and f'output/{before}/last.ckpt')
+            before = name
         assert config['trainer']['max_steps'] == meta['steps_done']
+        if meta['mode'] == 'fill':
+            assert f'SNOW="{" ".join(stages)}"' in meta['training']
+            assert meta['stages'][-1].endswith(f'exported {path_of(member).stem[-8:]})')
+        else:
+            assert f'torchgeo fit --config {meta["config"]}' in meta['training']
         # shipped because it beat the file it replaced in the same test
         two = meta['scores']['two_sample']
         assert two['accuracy'] < two['before']['accuracy']
@@ -330,7 +347,8 @@ def test_csia_segmenter_inpainters_are_the_shipped_ones() -> None:
     assert len(meta['paint_order']) == 4
     assert 'shadow painted first' in meta['paint_order'][0]
     assert meta['structure_bank'] == weights.SPARCS_BANK
-    # trained with the files shipped now, whose hashes the training text names
+    # trained with the files shipped at its commit, whose hashes the training text
+    # names: cloud and shadow still shipped, snow since replaced by its member's file
     expected = {'cloud': 'b8865fb8', 'shadow': '3cb1b4ed', 'snow': 'aecfbc5e'}
     assert set(meta['inpainters']) == set(expected)
     for cls, file in meta['inpainters'].items():
@@ -338,8 +356,10 @@ def test_csia_segmenter_inpainters_are_the_shipped_ones() -> None:
         assert file.endswith(f'-{expected[cls]}.pth')
         assert f'{cls} {expected[cls]}' in meta['training']
         assert meta['inpainter_weights'][cls].startswith(str(member) + ' as shipped')
-        # the shipped file is the one its name says (verified_path checks it)
-        assert path_of(member).name == file == Path(member.meta['file']).name
+        if cls == 'snow':
+            assert member.meta['replaces'] == file != path_of(member).name
+        else:  # the shipped file is the one its name says (verified_path checks it)
+            assert path_of(member).name == file == Path(member.meta['file']).name
     # and the config it was trained with names them, at the card's setting
     config = yaml.safe_load((ROOT / meta['config']).read_text())
     modes = {

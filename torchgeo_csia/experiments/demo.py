@@ -48,8 +48,7 @@ def realism_lines(weights: Sequence[Any]) -> list[str]:
     The numbers are the inpainters' own measurements (their weights' ``meta``): the
     two-sample classifier test of :mod:`~torchgeo_csia.experiments.two_sample`
     (accuracy of a small CNN telling painted from real crops of the class; 0.5 = it
-    cannot tell) beside its moved-real control, and the earlier recall ratio of
-    :mod:`~torchgeo_csia.experiments.realism` where the card holds one.
+    cannot tell) beside its moved-real control.
 
     Args:
         weights: inpainter weights
@@ -61,16 +60,13 @@ def realism_lines(weights: Sequence[Any]) -> list[str]:
     """
     lines = []
     for member in weights:
-        scores = member.meta['scores']
-        two = scores['two_sample']
+        two = member.meta['scores']['two_sample']
         line = (
             f'{member.meta["class"]} ({member.name}): painted vs real '
             f'{two["accuracy"]:.3f} +- {two["sd"]:.3f}, moved real '
             f'{two["moved_control"]:.3f} ({two["train_scenes"]} / '
             f'{two["score_scenes"]} scenes)'
         )
-        if 'realism' in scores:
-            line += f', recall ratio {scores["realism"]["ratio"]:.2f}'
         lines.append(line)
     return lines
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from ..constants import CLASSES
 from .weights import (
-    PACK_TRAINER_COMMIT,
     CSIAInpainter_Weights,
     CSIAWeightsEnum,
     shipped_weights,
@@ -81,33 +80,19 @@ def _row(member: CSIAWeightsEnum) -> tuple[str, ...]:
     )
     file = f'``{Path(meta["file"]).name}``'
     scores = meta['scores']
+    produced = (
+        f'Config ``{meta["config"]}``, seed {meta["seed"]}, '
+        f'{meta["steps_done"]:,} steps: {meta["training"]}'
+    )
     if isinstance(member, CSIAInpainter_Weights):
         two = scores['two_sample']
         score = _two_sample(two)
-        if meta['mode'] == 'over':
-            file += f' (replaces {_short(meta["replaces"])})'
-            produced = (
-                f'Config ``{meta["config"]}``, seed {meta["seed"]}, '
-                f'{meta["steps_done"]:,} steps: {meta["training"]}'
-            )
-        else:
-            file += f' (as trained: {_short(meta["resaved_from"])})'
-            produced = '; then '.join(meta['stages']) + f'. Recipe: {meta["training"]}'
-            held, real = scores['heldout'], scores['realism']
-            score += (
-                f'. Before: {held["scenes"]} held-out scenes, {held["crops"]} crops: '
-                f'L1 {held["l1"]:.4f}, PSNR {held["psnr_db"]:.2f} dB, texture '
-                f'{held["texture"]:.2f} ({held["machine"]}); realism '
-                f'{real["ratio"]:.2f} ({real["paint_order"]}, {real["machine"]}, BASE '
-                f'segmenter {_short(real["segmenter"])}, since replaced)'
-            )
+        file += f' (replaces {_short(meta["replaces"])})'
+        if len(meta['stages']) > 1:
+            produced += '. Stages: ' + '; then '.join(meta['stages'])
     else:
         old = meta['replaces']
         file += f' (replaces {_short(old["file"])})'
-        produced = (
-            f'Config ``{meta["config"]}``, seed {meta["seed"]}, '
-            f'{meta["steps_done"]:,} steps: {meta["training"]}'
-        )
         if meta['inpainters']:
             shipped = {
                 Path(m.meta['file']).name: m.name
@@ -173,10 +158,7 @@ def _summary_row(member: CSIAWeightsEnum) -> tuple[str, ...]:
             f'val mIoU {val["mean"]:.4f}, shadow {val["shadow"]:.4f}; test mIoU '
             f'{test["mean"]:.4f}, shadow {test["shadow"]:.4f}'
         )
-    if 'config' in meta:
-        source = f'``torchgeo fit``, ``{meta["config"]}`` at {meta["commit"]}'
-    else:
-        source = f'the removed pack trainer, at {PACK_TRAINER_COMMIT}'
+    source = f'``torchgeo fit``, ``{meta["config"]}`` at {meta["commit"]}'
     citation = f'`CSIA <{meta["publication"]}>`__'
     return (f'``{member}``', channels, task, source, citation, meta['license'], score)
 

@@ -168,89 +168,21 @@ _PHOTO_BANDS = ['photo R', 'photo G', 'photo B']
 #: :func:`torchgeo_csia.transforms.sources.sparcs_bank` loads it.
 SPARCS_BANK = 'structure_banks/sparcs_train_256-eded0e24.npz'
 
-#: the file of the pack-trained inpainter as trained (on a GPU, saved with ``cuda:0``
-#: storages); shipped since issue 14 as the same tensors saved on the CPU
-_RESAVED_FROM = {
-    'snow': 'csia_inpainter_snow_photo-51e5b722.pth',
-}
-
 #: the last commit that holds the pack trainer which made the shipped weights (its
 #: ``train-inpainter`` and ``train-segmenter`` commands and the GPU scripts that ran
 #: them, docs/reproduce/gpu_*.sh), removed in issue 16 for ``torchgeo fit``
 PACK_TRAINER_COMMIT = '55edd60'
-_L1_STAGE = (
-    'the since-removed pack trainer (last at commit ' + PACK_TRAINER_COMMIT + '): '
-    'train-inpainter --class {} --steps 3000 --max-minutes 5.5 '
-    '(stopped at about 2,400 steps; L1 + gradient L1), H100, '
-    'docs/reproduce/gpu_inpainters.sh'
-)
-_ADV_STAGE = (
-    '; then fine-tuned with the adversarial term (--adversarial 0.05 --lr 2e-4, '
-    'about 1,000 steps), docs/reproduce/gpu_adversarial.sh STAGE=1'
-)
-#: how the pack-trained inpainter still shipped (snow) was made
-_TRAINING = {
-    'snow': _L1_STAGE.format('snow')
-    + _ADV_STAGE
-    + '; then again for 1,317 steps, STAGE=2 (run snow_a); then again with a '
-    'critic twice as wide (--critic-width 64) for 1,425 steps, STAGE=3 (run snow_w64)',
-}
-#: the files of each training stage
-_STAGES = {
-    'snow': (
-        'L1 + gradient L1 from scratch, 2,396 steps: csia_inpainter_snow_photo-'
-        '0e4e0cd0.pth',
-        'adversarial 0.05, 1,014 steps (not kept)',
-        'adversarial 0.05 again, 1,317 steps: csia_inpainter_snow_photo-65e74f6a.pth',
-        'adversarial 0.05, critic 64 wide, 1,425 steps: this file',
-    ),
-}
-#: the pack trainer's settings of each shipped inpainter's last stage (from its
-#: training log; ``steps`` is the length of the one-cycle schedule, ``steps_done``
-#: where the time limit stopped it)
-_LAST_STAGE: dict[str, dict[str, Any]] = {
-    'snow': {
-        'steps_done': 1425,
-        'steps': 2500,
-        'lr': 2e-4,
-        'adversarial': 0.05,
-        'critic_width': 64,
-        'swap': 0.0,
-        'init': 'csia_inpainter_snow_photo-65e74f6a.pth (stages 1-2, not shipped)',
-    },
-}
-_COMMON_STAGE = {
-    'batch_size': 32,
-    'size': 256,
-    'texture': 1.0,
-    'dilate': 4,
-    'share': (0.03, 0.7),
-    'seed': 0,
-}
-#: docs/results.rst, "Inpainters" (256 held-out crops per class, hole = the class
-#: dilated by 4 px; L1 and PSNR inside the hole on [0, 1]; texture ratio) and
-#: "Realism" (share of painted pixels the BASE segmenter labels as the class over
-#: its recall on real ones; shipped set, shadow painted first, H100). The BASE
-#: segmenter of that measure is the one shipped then (:data:`_REALISM_SEGMENTER`),
-#: not today's ``BASE_SPARCS_PHOTO``
-_REALISM_SEGMENTER = (
-    'csia_segmenter_base_photo_s0-b1e3d2c3.pth (BASE_SPARCS_PHOTO until the '
-    "segmenters were retrained through torchgeo fit; the pack trainer's, as trained "
-    '6913cea7)'
-)
-_INPAINTER_SCORES = {
-    'snow': {'l1': 0.1580, 'psnr_db': 12.63, 'texture': 0.55, 'realism': 0.81},
-}
 
 
 #: The two-sample classifier test (:mod:`torchgeo_csia.experiments.two_sample`) of the
-#: inpainters through the shipped modes, on one H200 on 2026-12-01 (cloud and shadow:
+#: inpainters through the shipped modes, on one H200 (cloud and shadow on 2026-12-01:
 #: their fits' checkpoints, ``--painter CLASS=output/inpainter_CLASS_over/last.ckpt``,
-#: of which the shipped files are the fp16 exports; snow: the shipped file): 64 px crops
-#: centred on painted against real pixels of the class, trained on 10 train scenes and
-#: scored on 10 val scenes (balanced; 0.5 = cannot tell them apart), 512 crops of
-#: each kind, 600 classifier steps, seeds 0-2 (mean and sd). ``before``: the
-#: zeroed-hole inpainter shipped before it, in the same test that day.
+#: of which the shipped files are the fp16 exports; snow on 2026-12-02: the shipped
+#: file, ``--classes snow --painter snow=FILE``): 64 px crops centred on painted
+#: against real pixels of the class, trained on 10 train scenes and scored on 10 val
+#: scenes (balanced; 0.5 = cannot tell them apart), 512 crops of each kind, 600
+#: classifier steps, seeds 0-2 (mean and sd). ``before``: the file shipped before it,
+#: in the same test that day.
 _TWO_SAMPLE_COMMAND = (
     'python -m torchgeo_csia.experiments.two_sample --root /tmp/scenes --device cuda '
     '--crops 512 --seeds 0 1 2 --steps 600'
@@ -287,16 +219,21 @@ _TWO_SAMPLE: dict[str, dict[str, Any]] = {
         'record': 'docs/results/realism-h200-2026-12-01-over.md',
     },
     'snow': {
-        'accuracy': 0.717,
-        'sd': 0.075,
-        'auc': 0.725,
-        'moved_control': 0.569,
-        'gradient_ratio': 1.01,
-        'hf_power_ratio': 0.53,
+        'accuracy': 0.720,
+        'sd': 0.067,
+        'auc': 0.772,
+        'moved_control': 0.557,
+        'gradient_ratio': 1.11,
+        'hf_power_ratio': 0.60,
+        'before': {
+            'file': 'csia_inpainter_snow_photo-aecfbc5e.pth',
+            'accuracy': 0.732,
+        },
         'note': 'real snow from only 6 training and 3 scoring scenes: do not trust it '
-        'far; the inpainter painting snow over the ground scored 0.924 and was not '
-        'shipped',
-        'record': 'docs/results/realism-h200-2026-12-01-shipped.md',
+        'far; on a second draw (--data-seed 2, seeds 0-4, 400 steps) 0.810 +- 0.068 '
+        'against 0.830 +- 0.064 for the file it replaced; its snow is dimmer than '
+        'real in bands 2 and 3',
+        'record': 'docs/results/snow-h200-2026-12-02.md',
     },
 }
 
@@ -337,83 +274,124 @@ def _common_inpainter_meta(cls: str) -> dict[str, Any]:
     }
 
 
-def _inpainter_meta(cls: str) -> dict[str, Any]:
-    """The card of an inpainter made by the since-removed pack trainer."""
-    scores = _INPAINTER_SCORES[cls]
-    return {
-        **_common_inpainter_meta(cls),
-        'mode': 'fill',
-        'training': _TRAINING[cls],
-        'stages': _STAGES[cls],
-        'last_stage': {**_COMMON_STAGE, **_LAST_STAGE[cls]},
-        'resaved_from': _RESAVED_FROM[cls],
-        'scores': {
-            'heldout': {
-                'scenes': 20,  # val + test
-                'crops': 256,
-                'l1': scores['l1'],
-                'psnr_db': scores['psnr_db'],
-                'texture': scores['texture'],
-                'machine': 'H100',
-            },
-            'realism': {
-                'scenes': 20,
-                'crops': 256,
-                'ratio': scores['realism'],
-                'paint_order': 'shadow first, with the other shipped inpainters',
-                'machine': 'H100',
-                'segmenter': _REALISM_SEGMENTER,
-                'note': 'the inpainters were chosen with this measure on these crops',
-            },
-            'two_sample': _two_sample(cls),
-            'source': 'docs/results.rst (Inpainters, Realism, Painting over the '
-            'ground)',
-        },
-    }
-
-
 #: the commit the inpainters that paint over the ground were trained at
 OVER_COMMIT = 'e7a0360'
 #: their fits (side by side in one call, docs/results/inpainters-fit-h200-2026-12-01.md)
-_OVER_FIT = {
+_OVER_FIT: dict[str, dict[str, Any]] = {
     'cloud': {'steps': 2396, 'seconds': 384, 'exported': '927f2e1a'},
     'shadow': {'steps': 2395, 'seconds': 382, 'exported': 'b7246121'},
 }
 
 
-def _over_meta(cls: str) -> dict[str, Any]:
-    """The card of an inpainter that paints over the ground, from ``torchgeo fit``."""
-    config = f'docs/configs/inpainter_{cls}_over.yaml'
-    fit = _OVER_FIT[cls]
-    steps = fit['steps']
+def _fit_meta(
+    cls: str, mode: str, commit: str, steps: int, training: str, stages: tuple[str, ...]
+) -> dict[str, Any]:
+    """The card of an inpainter from ``torchgeo fit`` (``config``: its last stage)."""
     return {
         **_common_inpainter_meta(cls),
-        'mode': 'over',
-        'config': config,
-        'commit': OVER_COMMIT,
+        'mode': mode,
+        'config': f'docs/configs/{_FIT_STAGES[cls][-1]}.yaml',
+        'commit': commit,
         'seed': 0,
         'steps_done': steps,
-        'training': (
-            f'on one NVIDIA H200 on 2026-12-01, at commit {OVER_COMMIT}, ``torchgeo '
-            f'fit --config {config} --data.dict_kwargs.paths /tmp/scenes '
-            '--data.init_args.num_workers 3 --trainer.max_time 00:00:08:30`` '
-            '(``docs/reproduce/gpu_fit_inpainters.sh``, five inpainter fits side by '
-            f'side on the one GPU; the time limit was not reached: fit {fit["seconds"]}'
-            f' s), {steps:,} steps of batch 32, 256 px crops of the 40 training '
-            'scenes holding 3-70 % of the class, seed 0, bf16-mixed, one-cycle lr 1e-3 '
-            'over 3,000 steps, L1 + gradient L1; the network paints over a smooth fill '
-            "of the hole (the target's pixels never reach it) an opacity and a "
-            'radiance per band. Exported by the script (fp16, CPU; sha256 '
-            f'{fit["exported"]}) and saved again with its batch-norm counters as '
-            'integers (save_weights)'
-        ),
-        'stages': (f'L1 + gradient L1 from scratch, painted over, {steps:,} steps',),
+        'training': training,
+        'stages': stages,
         'scores': {
             'two_sample': _two_sample(cls),
-            'source': 'docs/results.rst (Painting over the ground)',
+            'source': f'{_TWO_SAMPLE[cls]["record"]}, docs/results.rst',
         },
         'replaces': _TWO_SAMPLE[cls]['before']['file'],
     }
+
+
+#: the configs (``docs/configs/NAME.yaml``) of each shipped inpainter's stages, in
+#: order: each later stage starts from the last checkpoint of the one before
+_FIT_STAGES = {
+    'cloud': ('inpainter_cloud_over',),
+    'shadow': ('inpainter_shadow_over',),
+    'snow': (
+        'inpainter_snow',
+        'inpainter_snow_adv',
+        'inpainter_snow_adv2',
+        'inpainter_snow_adv_wide',
+    ),
+}
+
+
+def _over_meta(cls: str) -> dict[str, Any]:
+    """The card of an inpainter that paints over the ground, from ``torchgeo fit``."""
+    config = f'docs/configs/{_FIT_STAGES[cls][0]}.yaml'
+    fit = _OVER_FIT[cls]
+    steps = fit['steps']
+    training = (
+        f'on one NVIDIA H200 on 2026-12-01, at commit {OVER_COMMIT}, ``torchgeo '
+        f'fit --config {config} --data.dict_kwargs.paths /tmp/scenes '
+        '--data.init_args.num_workers 3 --trainer.max_time 00:00:08:30`` '
+        '(``docs/reproduce/gpu_fit_inpainters.sh``, five inpainter fits side by '
+        f'side on the one GPU; the time limit was not reached: fit {fit["seconds"]}'
+        f' s), {steps:,} steps of batch 32, 256 px crops of the 40 training '
+        'scenes holding 3-70 % of the class, seed 0, bf16-mixed, one-cycle lr 1e-3 '
+        'over 3,000 steps, L1 + gradient L1; the network paints over a smooth fill '
+        "of the hole (the target's pixels never reach it) an opacity and a "
+        'radiance per band. Exported by the script (fp16, CPU; sha256 '
+        f'{fit["exported"]}) and saved again with its batch-norm counters as '
+        'integers (save_weights)'
+    )
+    stages = (f'L1 + gradient L1 from scratch, painted over, {steps:,} steps',)
+    return _fit_meta(cls, 'over', OVER_COMMIT, steps, training, stages)
+
+
+#: the commit the snow inpainter's four stages were trained at
+SNOW_COMMIT = '24ab243'
+#: its stages: (what the stage adds, steps, fit seconds, sha256 prefix of the export)
+_SNOW_FIT: tuple[tuple[str, int, int, str], ...] = (
+    (
+        'L1 + gradient L1 from scratch, one-cycle lr 1e-3 over 3,000 steps',
+        2396,
+        249,
+        '996e61f6',
+    ),
+    (
+        'the adversarial term (weight 0.05, critic 32 wide), lr 2e-4 over 1,500',
+        1014,
+        130,
+        'bc719f58',
+    ),
+    ('the adversarial term again, lr 2e-4 over 2,500', 1317, 177, 'b51f791e'),
+    (
+        'the adversarial term with a critic 64 wide, lr 2e-4 over 2,500',
+        1425,
+        189,
+        'ae673540',
+    ),
+)
+
+
+def _snow_meta() -> dict[str, Any]:
+    """The card of the snow inpainter: four ``torchgeo fit`` stages, a zeroed hole."""
+    stages = tuple(
+        f'``docs/configs/{name}.yaml``: {what}, {steps:,} steps (fit {seconds} s; '
+        f'exported {digest})'
+        for name, (what, steps, seconds, digest) in zip(
+            _FIT_STAGES['snow'], _SNOW_FIT, strict=True
+        )
+    )
+    names = ' '.join(_FIT_STAGES['snow'])
+    training = (
+        f'on one NVIDIA H200 on 2026-12-02, at commit {SNOW_COMMIT}, the four stages '
+        f'of ``docs/reproduce/gpu_fit_inpainters.sh`` (``CLOUD="" SHADOW="" '
+        f'SNOW="{names}"``): each stage ``torchgeo fit`` with its config and '
+        '``--data.dict_kwargs.paths /tmp/scenes``, each later stage from the last '
+        'checkpoint of the one before (the first beside a segmenter fit, the other '
+        'three alone in a second call; the same first two exports as on the day '
+        'before: the recipe is deterministic there), batch 32, 256 px crops of the '
+        '40 training scenes holding 3-70 % snow, seed 0, bf16-mixed, L1 + gradient '
+        'L1 into a zeroed hole, the adversarial term from the second stage on. The '
+        "stages' lengths are where the pack trainer's time limits stopped the file "
+        'it replaces (the same recipe, stage for stage). Exported by the script '
+        f'(fp16, CPU; sha256 {_SNOW_FIT[-1][3]}), shipped as those bytes'
+    )
+    return _fit_meta('snow', 'fill', SNOW_COMMIT, _SNOW_FIT[-1][1], training, stages)
 
 
 class CSIAInpainter_Weights(CSIAWeightsEnum):
@@ -424,10 +402,10 @@ class CSIAInpainter_Weights(CSIAWeightsEnum):
     :meth:`SPARCS.split_of` with holes that cover whole structures and a 4 px margin
     (``meta['margin']``; the augmentations hole as far). The cloud and shadow
     networks paint over the ground (``meta['mode'] == 'over'``: an opacity and a
-    radiance per band over the clear ground), trained with ``torchgeo fit`` and
-    ``meta['config']``; the snow network fills a zeroed hole, made by the
-    since-removed pack trainer and fine-tuned with an adversarial term
-    (``meta['training']``, ``meta['stages']``). Scores, the two-sample classifier
+    radiance per band over the clear ground); the snow network fills a zeroed hole
+    and was fine-tuned with an adversarial term. Each was trained with ``torchgeo
+    fit``, in stages (``meta['stages']``), the last with ``meta['config']``, at
+    ``meta['commit']`` (``meta['training']``). Scores, the two-sample classifier
     test among them, in ``meta['scores']``.
     There are no 10-band weights: the ``_data.tif`` files could not be obtained.
 
@@ -443,8 +421,8 @@ class CSIAInpainter_Weights(CSIAWeightsEnum):
         _over_meta('shadow'),
     )
     SNOW_SPARCS_PHOTO = ShippedWeights(
-        'inpainting_models/csia_inpainter_snow_photo-aecfbc5e.pth',
-        _inpainter_meta('snow'),
+        'inpainting_models/csia_inpainter_snow_photo-ae673540.pth',
+        _snow_meta(),
     )
 
 
@@ -480,8 +458,9 @@ _SEG_RUNS = {
         'csia_all_deep seed 1',
     ),
 }
-#: the inpainter files the CSIA segmenter trained with: those shipped now (cloud
-#: and shadow paint over the ground), as at :data:`SEGMENTER_COMMITS` ``['csia']``
+#: the inpainter files the CSIA segmenter trained with, those shipped at
+#: :data:`SEGMENTER_COMMITS` ``['csia']`` (cloud and shadow paint over the ground;
+#: the snow file has since been replaced by one from ``torchgeo fit``)
 _SEG_INPAINTERS = {
     'cloud': 'csia_inpainter_cloud_over_photo-b8865fb8.pth',
     'shadow': 'csia_inpainter_shadow_over_photo-3cb1b4ed.pth',
@@ -505,9 +484,10 @@ def _seg_training(variant: str) -> str:
         else ' (which adds nothing to docs/configs/sparcs_base.yaml)'
     )
     painted = (
-        '; CSIA with the inpainters shipped now, cloud b8865fb8 and shadow 3cb1b4ed '
-        'painting over the ground, snow aecfbc5e (``CSIAInpainter_Weights.'
-        '*_SPARCS_PHOTO``), p 0.5, min_free 0.25, shadow painted first, shadow_depth '
+        '; CSIA with the inpainters shipped at that commit, cloud b8865fb8 and shadow '
+        '3cb1b4ed painting over the ground, snow aecfbc5e (``CSIAInpainter_Weights.'
+        '*_SPARCS_PHOTO`` then; the snow file has since been replaced), p 0.5, '
+        'min_free 0.25, shadow painted first, shadow_depth '
         f'{SEGMENTER_SHADOW_DEPTH} for the two shadow modes, then'
         if csia
         else '; only'
