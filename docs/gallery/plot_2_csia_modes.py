@@ -63,31 +63,22 @@ def show(aug, title):
 # ------------------------------------------------
 # ``min_free=0.25``, as the shipped recipe: a patch qualifies when a quarter of it is
 # background; the shadow is cast away from the scene's sun from a random cloud height.
+cloud_shadow = {'p': 1.0, 'max_selected': 3, 'min_free': 0.25, 'source': 'sparcs'}
 fig = show(
-    RandomCloudShadow(
-        'CLOUD_SPARCS_PHOTO',
-        'SHADOW_SPARCS_PHOTO',
-        p=1.0,
-        max_selected=3,
-        min_free=0.25,
-        source='sparcs',
-    ),
+    RandomCloudShadow('CLOUD_SPARCS_PHOTO', 'SHADOW_SPARCS_PHOTO', **cloud_shadow),
     'mode 1: cloud + shadow',
 )
 
 # %%
 # Mode 2: cloud and shadow into background-or-snow patches
 # --------------------------------------------------------
-# Snow under the new cloud and shadow is relabelled.
+# Snow under the new cloud and shadow is relabelled; all else as in mode 1.
 fig = show(
     RandomCloudShadow(
         'CLOUD_SPARCS_PHOTO',
         'SHADOW_SPARCS_PHOTO',
-        p=1.0,
-        max_selected=3,
-        min_free=0.25,
         allowed=('background', 'snow'),
-        source='sparcs',
+        **cloud_shadow,
     ),
     'mode 2: cloud + shadow, over snow too',
 )

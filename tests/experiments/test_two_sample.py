@@ -255,6 +255,24 @@ def _recorded(monkeypatch: pytest.MonkeyPatch) -> list[ts.RandomCloudShadow]:
     return built
 
 
+def _tiny_main(
+    root: str, tmp_path: Path, cls: str, *extra: str
+) -> tuple[str, dict[str, Any]]:
+    """Run the command line on *cls* with *extra* options: its report and config.
+
+    Tiny: the generated scenes hold no label-free 32 px patch, so nothing is painted
+    and the classifiers train 3 steps.
+    """
+    out, numbers = tmp_path / f'{cls}.md', tmp_path / f'{cls}.json'
+    argv = ['--root', root, '--out', str(out), '--json', str(numbers)]
+    argv += ['--classes', cls, '--seeds', '0', '--crops', '8', '--size', '16']
+    argv += ['--patch', '32', '--min-pixels', '10', '--steps', '3', '--width', '4']
+    argv += ['--score-splits', 'val', 'test', '--no-figure']
+    assert ts.main([*argv, *extra]) == 0
+    config: dict[str, Any] = json.loads(numbers.read_text())['config']
+    return out.read_text(), config
+
+
 def test_shadow_depth_reaches_the_painter(
     usgs_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -265,17 +283,10 @@ def test_shadow_depth_reaches_the_painter(
         ts.as_painter('shipped', shadow_depth=0.0)
     with pytest.raises(ValueError, match='CSIA modes only'):
         ts.as_painter(white_square, shadow_depth=1.9)
-    # the command line (tiny: the generated scenes hold no label-free 32 px patch,
-    # so nothing is painted and the classifiers train 3 steps)
-    out, numbers = tmp_path / 'deep.md', tmp_path / 'deep.json'
-    argv = ['--root', usgs_root, '--out', str(out), '--json', str(numbers)]
-    argv += ['--classes', 'shadow', '--seeds', '0', '--crops', '8', '--size', '16']
-    argv += ['--patch', '32', '--min-pixels', '10', '--steps', '3', '--width', '4']
-    argv += ['--score-splits', 'val', 'test']
-    assert ts.main([*argv, '--no-figure', '--shadow-depth', '1.9']) == 0
+    report, config = _tiny_main(usgs_root, tmp_path, 'shadow', '--shadow-depth', '1.9')
     assert built[-1].shadow_depth == 1.9
-    assert json.loads(numbers.read_text())['config']['shadow_depth'] == 1.9
-    assert '(shadow depth 1.9)' in out.read_text()
+    assert config['shadow_depth'] == 1.9
+    assert '(shadow depth 1.9)' in report
 
 
 def test_cloud_density_reaches_the_painter(
@@ -288,17 +299,11 @@ def test_cloud_density_reaches_the_painter(
         ts.as_painter('shipped', cloud_density=0.0)
     with pytest.raises(ValueError, match='CSIA modes only'):
         ts.as_painter(white_square, cloud_density=2.0)
-    out, numbers = tmp_path / 'dense.md', tmp_path / 'dense.json'
-    argv = ['--root', usgs_root, '--out', str(out), '--json', str(numbers)]
-    argv += ['--classes', 'cloud', '--seeds', '0', '--crops', '8', '--size', '16']
-    argv += ['--patch', '32', '--min-pixels', '10', '--steps', '3', '--width', '4']
-    argv += ['--score-splits', 'val', 'test', '--shadow-depth', '1.9']
-    argv += ['--cloud-density', '2', '--cloud-texture', '1']
-    assert ts.main([*argv, '--no-figure']) == 0
+    extra = ['--shadow-depth', '1.9', '--cloud-density', '2', '--cloud-texture', '1']
+    report, config = _tiny_main(usgs_root, tmp_path, 'cloud', *extra)
     assert built[-1].cloud_density == 2.0 and built[-1].cloud_texture == 1.0
-    config = json.loads(numbers.read_text())['config']
     assert config['cloud_density'] == 2.0 and config['cloud_texture'] == 1.0
-    assert '(shadow depth 1.9, cloud density 2, cloud texture 1)' in out.read_text()
+    assert '(shadow depth 1.9, cloud density 2, cloud texture 1)' in report
     with pytest.raises(ValueError, match='cloud_texture must be >= 0'):
         ts.as_painter('shipped', cloud_texture=-1.0)
     with pytest.raises(ValueError, match='cloud_texture applies'):

@@ -11,19 +11,10 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 from torchgeo.main import main
 
+from torchgeo_csia import losses
 from torchgeo_csia.callbacks import EMA
 from torchgeo_csia.datamodules import SPARCSInpaintingDataModule
 from torchgeo_csia.experiments.networks import load_inpainter
-from torchgeo_csia.losses import (
-    critic_hinge_loss,
-    critic_loss,
-    fill_hinge_loss,
-    fill_loss,
-    gradient_l1,
-    hole_l1,
-    patch_weights,
-    texture_ratio,
-)
 from torchgeo_csia.models.critic import patch_critic
 from torchgeo_csia.models.inpainter import smooth_fill
 from torchgeo_csia.tasks import InpaintingTask
@@ -62,9 +53,9 @@ def test_hole_l1_counts_hole_pixels_and_bands() -> None:
     target = torch.ones(1, 3, 4, 4)
     target[:, :, 0, 0] = 3.0  # the one hole pixel that errs by 3
     h = hole((1, 4, 4), (slice(0, 1), slice(0, 2)))
-    assert hole_l1(pred, target, h).item() == pytest.approx((3 + 1) / 2)
+    assert losses.hole_l1(pred, target, h).item() == pytest.approx((3 + 1) / 2)
     # no hole: 0, not a division by zero
-    assert hole_l1(pred, target, torch.zeros(1, 4, 4, dtype=torch.bool)) == 0
+    assert losses.hole_l1(pred, target, torch.zeros(1, 4, 4, dtype=torch.bool)) == 0
 
 
 def test_gradient_l1_by_hand() -> None:
@@ -72,36 +63,36 @@ def test_gradient_l1_by_hand() -> None:
     b = torch.zeros_like(a)
     everywhere = torch.ones(1, 2, 3, dtype=torch.bool)
     # horizontal diffs |1|, |2|, 0, 0 over 4; vertical |0|, |-1|, |-3| over 3
-    assert gradient_l1(a, b, everywhere).item() == pytest.approx(3 / 4 + 4 / 3)
+    assert losses.gradient_l1(a, b, everywhere).item() == pytest.approx(3 / 4 + 4 / 3)
     # only differences starting in the first column count
     first = hole((1, 2, 3), (slice(0, 2), slice(0, 1)))
-    assert gradient_l1(a, b, first).item() == pytest.approx(1 / 2 + 0 / 1)
-    assert gradient_l1(a, a, everywhere) == 0
+    assert losses.gradient_l1(a, b, first).item() == pytest.approx(1 / 2 + 0 / 1)
+    assert losses.gradient_l1(a, a, everywhere) == 0
 
 
 def test_texture_ratio() -> None:
     torch.manual_seed(0)
     truth = torch.rand(2, 3, 8, 8)
     h = hole((2, 8, 8), (slice(2, 6), slice(2, 6)))
-    assert texture_ratio(truth, truth, h).item() == pytest.approx(1.0)
+    assert losses.texture_ratio(truth, truth, h).item() == pytest.approx(1.0)
     flat = torch.where(h[:, None], 0.5, truth)
     # a flat fill has gradients only where the hole meets the context
-    assert texture_ratio(flat, truth, h) < 0.6
+    assert losses.texture_ratio(flat, truth, h) < 0.6
 
 
 def test_hinge_losses_by_hand() -> None:
     w = torch.tensor([[[[1.0, 0.0]]]])
     real, fake = torch.tensor([[[[2.0, -5.0]]]]), torch.tensor([[[[-2.0, 5.0]]]])
     # confident and right where weighted: no loss; the unweighted patch is ignored
-    assert critic_hinge_loss(real, fake, w) == 0
+    assert losses.critic_hinge_loss(real, fake, w) == 0
     zero = torch.zeros(1, 1, 1, 2)
-    assert critic_hinge_loss(zero, zero, w).item() == pytest.approx(2.0)
-    assert fill_hinge_loss(torch.tensor([[[[0.5, 9.0]]]]), w).item() == -0.5
+    assert losses.critic_hinge_loss(zero, zero, w).item() == pytest.approx(2.0)
+    assert losses.fill_hinge_loss(torch.tensor([[[[0.5, 9.0]]]]), w).item() == -0.5
 
 
 def test_patch_weights_mark_patches_touching_the_hole() -> None:
     h = hole((1, 8, 8), (slice(0, 1), slice(0, 1)))
-    w = patch_weights(h, (1, 1, 2, 2))
+    w = losses.patch_weights(h, (1, 1, 2, 2))
     assert w.shape == (1, 1, 2, 2)
     assert w.flatten().tolist() == [1.0, 0.0, 0.0, 0.0]
 
@@ -117,14 +108,14 @@ def test_adversarial_gradients_flow() -> None:
     real = torch.rand(1, 3, 64, 64)
     fake = real.clone().requires_grad_()
     h = hole((1, 64, 64), (slice(0, 16), slice(0, 16)))
-    d_loss, w = critic_loss(critic, real, fake, h)
+    d_loss, w = losses.critic_loss(critic, real, fake, h)
     assert 0 < w.sum() < w.numel()
     assert torch.isfinite(d_loss) and d_loss >= 0
     d_loss.backward()  # type: ignore[no-untyped-call]
     # the critic learns from its loss, the fill does not
     assert fake.grad is None
     assert all(p.grad is not None for p in critic.parameters())
-    fill_loss(critic, fake, h, w).backward()  # type: ignore[no-untyped-call]
+    losses.fill_loss(critic, fake, h, w).backward()  # type: ignore[no-untyped-call]
     assert fake.grad is not None and fake.grad[..., :16, :16].abs().sum() > 0
 
 

@@ -1,5 +1,6 @@
 import math
 from collections.abc import Callable
+from typing import Any
 
 import kornia.augmentation as K
 import pytest
@@ -740,6 +741,31 @@ def test_min_change_must_not_be_negative(value: float) -> None:
 
 
 # -- shadow_depth: painted shadows darkened further ------------------------------------
+def _ground_batch() -> tuple[torch.Tensor, torch.Tensor]:
+    """Two seeded 64 x 64 RGB crops of mid-grey ground and their all-clear mask."""
+    torch.manual_seed(0)
+    image = 0.3 + 0.4 * torch.rand(2, 3, 64, 64)
+    return image, torch.zeros(2, 64, 64, dtype=torch.long)
+
+
+def _replay(
+    build: Callable[[Any], RandomCloudShadow],
+    value: float | tuple[float, ...],
+    image: torch.Tensor,
+    mask: torch.Tensor,
+) -> tuple[
+    tuple[torch.Tensor, torch.Tensor],
+    tuple[torch.Tensor, torch.Tensor],
+    dict[str, torch.Tensor],
+]:
+    """``build(1.0)``'s painting, ``build(value)``'s of the same draws, the draws."""
+    plain = build(1.0)
+    before = plain(image, mask)
+    params = plain.last_params
+    # built only now: its networks' initialisation must not move the first draws
+    return before, build(value)(image, mask, params=params), params
+
+
 def _cloud_shadow(shadow_depth: float | tuple[float, ...]) -> RandomCloudShadow:
     # constant fills: the cloud 0.9, the shadow 0.25 (on ground in [0.3, 0.7])
     return RandomCloudShadow(
@@ -752,14 +778,11 @@ def _cloud_shadow(shadow_depth: float | tuple[float, ...]) -> RandomCloudShadow:
 
 
 def test_shadow_depth_darkens_the_shadow_only() -> None:
-    torch.manual_seed(0)
-    image = 0.3 + 0.4 * torch.rand(2, 3, 64, 64)
-    mask = torch.zeros(2, 64, 64, dtype=torch.long)
-    plain = _cloud_shadow(1.0)
-    plain_image, plain_mask = plain(image, mask)
-    params = plain.last_params
+    image, mask = _ground_batch()
     # the same draws replayed, the shadow's gain squared
-    deep_image, deep_mask = _cloud_shadow(2.0)(image, mask, params=params)
+    (plain_image, plain_mask), (deep_image, deep_mask), params = _replay(
+        _cloud_shadow, 2.0, image, mask
+    )
     assert torch.equal(deep_mask, plain_mask)
     order = params['classes'].tolist()
     shadow, cloud = (params['paint'][order.index(c)] for c in (1, 3))
@@ -783,13 +806,8 @@ def test_shadow_depth_darkens_the_shadow_only() -> None:
 
 
 def test_shadow_depth_per_band_darkens_each_band_by_its_own_power() -> None:
-    torch.manual_seed(0)
-    image = 0.3 + 0.4 * torch.rand(2, 3, 64, 64)
-    mask = torch.zeros(2, 64, 64, dtype=torch.long)
-    plain = _cloud_shadow(1.0)
-    plain(image, mask)
-    params = plain.last_params
-    out, _ = _cloud_shadow((2.0, 1.0, 0.5))(image, mask, params=params)
+    image, mask = _ground_batch()
+    _, (out, _), params = _replay(_cloud_shadow, (2.0, 1.0, 0.5), image, mask)
     order = params['classes'].tolist()
     shadow, cloud = (params['paint'][order.index(c)] for c in (1, 3))
     where = torch.zeros(2, 64, 64, dtype=torch.bool)
@@ -833,24 +851,26 @@ def _over(alpha: float, radiance: float, margin: int = 0) -> Inpainter:
     return Inpainter(net, 3, margin=margin, mode='over')
 
 
+def _over_cloud_shadow(**kwargs: float) -> RandomCloudShadow:
+    """Cloud and shadow both painted 'over' the ground, each sample's shadow drawn."""
+    return RandomCloudShadow(
+        _over(0.2, 0.95),
+        _over(0.3, 0.05, margin=1),
+        p=1.0,
+        shadow_mode='random',
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
 def test_cloud_density_thickens_the_cloud_only() -> None:
-    torch.manual_seed(0)
-    image = 0.3 + 0.4 * torch.rand(2, 3, 64, 64)
-    mask = torch.zeros(2, 64, 64, dtype=torch.long)
+    image, mask = _ground_batch()
 
     def build(density: float) -> RandomCloudShadow:
-        return RandomCloudShadow(
-            _over(0.2, 0.95),
-            _over(0.3, 0.05, margin=1),
-            p=1.0,
-            shadow_mode='random',
-            cloud_density=density,
-        )
+        return _over_cloud_shadow(cloud_density=density)
 
-    plain = build(1.0)
-    plain_image, plain_mask = plain(image, mask)
-    params = plain.last_params
-    dense_image, dense_mask = build(2.0)(image, mask, params=params)
+    (plain_image, plain_mask), (dense_image, dense_mask), params = _replay(
+        build, 2.0, image, mask
+    )
     assert torch.equal(dense_mask, plain_mask)
     order = params['classes'].tolist()
     cloud = params['paint'][order.index(3)]
@@ -866,19 +886,14 @@ def test_cloud_density_thickens_the_cloud_only() -> None:
 
 
 def test_cloud_density_per_band_changes_the_colour() -> None:
-    torch.manual_seed(0)
-    image = 0.3 + 0.4 * torch.rand(2, 3, 64, 64)
-    mask = torch.zeros(2, 64, 64, dtype=torch.long)
+    image, mask = _ground_batch()
 
     def build(density: float | tuple[float, ...]) -> RandomCloudShadow:
         return RandomCloudShadow(
             _over(0.2, 0.95), tiny(3), p=1.0, cloud_density=density
         )
 
-    plain = build(1.0)
-    plain_image, _ = plain(image, mask)
-    params = plain.last_params
-    out, _ = build((1.0, 2.0, 3.0))(image, mask, params=params)
+    (plain_image, _), (out, _), params = _replay(build, (1.0, 2.0, 3.0), image, mask)
     where = torch.zeros(2, 64, 64, dtype=torch.bool)
     where[params['indices']] = params['paint'][params['classes'].tolist().index(3)]
     for band, alpha in enumerate([0.2, 0.36, 1 - 0.8**3]):
@@ -903,19 +918,10 @@ def test_cloud_density_needs_a_network_over_the_ground() -> None:
 
 
 def test_cloud_texture_draws_a_density_map_per_sample() -> None:
-    torch.manual_seed(0)
-    image = 0.3 + 0.4 * torch.rand(2, 3, 64, 64)
-    mask = torch.zeros(2, 64, 64, dtype=torch.long)
+    image, mask = _ground_batch()
 
     def build(texture: float) -> RandomCloudShadow:
-        return RandomCloudShadow(
-            _over(0.2, 0.95),
-            _over(0.3, 0.05, margin=1),
-            p=1.0,
-            shadow_mode='random',
-            cloud_density=2.0,
-            cloud_texture=texture,
-        )
+        return _over_cloud_shadow(cloud_density=2.0, cloud_texture=texture)
 
     flat = build(0.0)
     flat(image, mask)

@@ -264,6 +264,23 @@ def write_scene(
             f.write(_mtl_text(scene, size))
 
 
+#: (scene id, EPSG, origin, sun azimuth, sun elevation) of each generated scene.
+_SCENES: tuple[tuple[str, int, tuple[float, float], float, float], ...] = (
+    ('LC80010812013365LGN00_18', 32619, (240000.0, -3360000.0), 84, 60),
+    ('LC80320282013182LGN00_30', 32614, (300000.0, 5130000.0), 140, 64),
+    ('LC81180602014116LGN00_29', 32650, (270000.0, 60000.0), 110, 58),
+    ('LC80800142014169LGN00_05', 32603, (570000.0, 7200000.0), 175, 45),
+    ('LC81370412014105LGN00_30', 32646, (270000.0, 3090000.0), 120, 62),
+    ('LC80150242014146LGN00_23', 32617, (400000.0, 5500000.0), 150, 57),
+    ('LC80190352014078LGN01_26', 32616, (350000.0, 3900000.0), 142, 48),
+    ('LC80020622013244LGN00_32', 32622, (600000.0, -200000.0), 75, 62),
+    ('LC80050152014172LGN00_12', 32622, (450000.0, 7000000.0), 165, 50),
+    ('LC81010142014189LGN00_31', 32654, (500000.0, 7600000.0), 185, 44),
+    ('LC81590362014051LGN00_25', 32640, (550000.0, 3800000.0), 150, 39),
+    ('LC81720192014221LGN00_22', 32636, (350000.0, 6400000.0), 165, 46),
+)
+
+
 def default_scenes(count: int = 4) -> list[SyntheticScene]:
     """Scenes spread over three UTM zones and both hemispheres' sun geometry.
 
@@ -273,42 +290,7 @@ def default_scenes(count: int = 4) -> list[SyntheticScene]:
     Returns:
         The scene descriptions.
     """
-    base = [
-        SyntheticScene(
-            'LC80010812013365LGN00_18', 32619, (240000.0, -3360000.0), 84, 60
-        ),
-        SyntheticScene(
-            'LC80320282013182LGN00_30', 32614, (300000.0, 5130000.0), 140, 64
-        ),
-        SyntheticScene('LC81180602014116LGN00_29', 32650, (270000.0, 60000.0), 110, 58),
-        SyntheticScene(
-            'LC80800142014169LGN00_05', 32603, (570000.0, 7200000.0), 175, 45
-        ),
-        SyntheticScene(
-            'LC81370412014105LGN00_30', 32646, (270000.0, 3090000.0), 120, 62
-        ),
-        SyntheticScene(
-            'LC80150242014146LGN00_23', 32617, (400000.0, 5500000.0), 150, 57
-        ),
-        SyntheticScene(
-            'LC80190352014078LGN01_26', 32616, (350000.0, 3900000.0), 142, 48
-        ),
-        SyntheticScene(
-            'LC80020622013244LGN00_32', 32622, (600000.0, -200000.0), 75, 62
-        ),
-        SyntheticScene(
-            'LC80050152014172LGN00_12', 32622, (450000.0, 7000000.0), 165, 50
-        ),
-        SyntheticScene(
-            'LC81010142014189LGN00_31', 32654, (500000.0, 7600000.0), 185, 44
-        ),
-        SyntheticScene(
-            'LC81590362014051LGN00_25', 32640, (550000.0, 3800000.0), 150, 39
-        ),
-        SyntheticScene(
-            'LC81720192014221LGN00_22', 32636, (350000.0, 6400000.0), 165, 46
-        ),
-    ]
+    base = [SyntheticScene(*row) for row in _SCENES]
     if not 1 <= count <= len(base):
         raise ValueError(f'count must be in [1, {len(base)}], got {count}')
     return base[:count]
