@@ -32,16 +32,23 @@ def typecheck(session: nox.Session) -> None:
     session.run('mypy', '--strict', 'torchgeo_csia')
 
 
+def _missing(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is None
+    except ModuleNotFoundError:  # a dotted name whose parent package is missing
+        return True
+
+
 @nox.session(python=False)
 def docs(session: nox.Session) -> None:
     """The doctests of the docs and the HTML build, warnings as errors.
 
     The gallery (docs/gallery) runs during the first build, on the CPU, into the
     ignored docs/gallery_auto. Installs the ``docs`` extra (Sphinx, the theme,
-    sphinx-gallery) first where any of it is missing.
+    sphinx-gallery, sphinxcontrib-bibtex) first where any of it is missing.
     """
-    needed = ('sphinx', 'pydata_sphinx_theme', 'sphinx_gallery')
-    if any(importlib.util.find_spec(name) is None for name in needed):
+    needed = ('sphinx', 'pydata_sphinx_theme', 'sphinx_gallery', 'sphinxcontrib.bibtex')
+    if any(_missing(name) for name in needed):
         session.run('python', '-m', 'pip', 'install', '-q', '-e', '.[docs]')
     for builder in ('doctest', 'html'):
         session.run(

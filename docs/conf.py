@@ -14,7 +14,11 @@ extensions = [
     'sphinx.ext.intersphinx',
     'sphinx.ext.viewcode',
     'sphinx_gallery.gen_gallery',
+    'sphinxcontrib.bibtex',
 ]
+# the references of :cite: roles (the CSIA paper and the others the code cites)
+bibtex_bibfiles = ['references.bib']
+bibtex_reference_style = 'author_year'
 autodoc_mock_imports: list[str] = []
 napoleon_google_docstring = True
 exclude_patterns = [

@@ -677,7 +677,7 @@ def test_transplant_argument_checks(build: Callable[[], object], match: str) -> 
 
 def test_transplant_documents_its_steps() -> None:
     doc = RandomTransplant.__doc__ or ''
-    assert '[Belyakov2025]_' in doc and '\n        1. ' in doc
+    assert ':cite:`Belyakov2025`' in doc and '\n        1. ' in doc
     assert 'versionadded' in doc and '>>> ' in doc
 
 

@@ -146,13 +146,8 @@ class CSIASegmentation(SemanticSegmentation):
       :class:`~torchgeo_csia.datamodules.SPARCSDataModule`); training and
       validation stay patch-wise, as in TorchGeo;
     * *logit_adjustment*: a per-class offset on the training logits (a
-      logit-adjusted loss, [Menon2021]_), for batches whose class prior differs
+      logit-adjusted loss, :cite:`Menon2021`), for batches whose class prior differs
       from the scenes' (CSIA's).
-
-    References:
-        .. [Menon2021] Menon, Jayasumana, Rawat, Jain, Veit and Kumar, Long-tail
-           learning via logit adjustment, *ICLR*, 2021,
-           https://arxiv.org/abs/2007.07314.
 
     .. versionadded:: 0.1
     """

@@ -54,10 +54,10 @@ manner of Kornia's ``KORNIA_CHECK``: a bad argument raises Kornia's
 :class:`~kornia.core.exceptions.ValueCheckError` (a :class:`ValueError`) or
 :class:`~kornia.core.exceptions.TypeCheckError` (a :class:`TypeError`).
 
-References:
-    .. [Belyakov2025] Belyakov and Illarionova, CSIA (climate structures inpainting
-       augmentations), *Advances in Space Research*, 2025,
-       https://doi.org/10.1016/j.asr.2025.01.049.
+The method is :cite:`Belyakov2025` (entries in ``docs/references.bib``; the
+documentation's references page lists them): Belyakov and Illarionova, CSIA (climate
+structures inpainting augmentations), *Advances in Space Research*, 2025,
+https://doi.org/10.1016/j.asr.2025.01.049.
 
 .. versionadded:: 0.1
 """
@@ -872,7 +872,7 @@ class _ShadowGeometry:
 class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
     """Paint clouds and their shadows into free patches (modes 1 and 2 of CSIA).
 
-    Modes 1 and 2 of CSIA [Belyakov2025]_, batched on the device. The augmentation
+    Modes 1 and 2 of CSIA :cite:`Belyakov2025`, batched on the device. The augmentation
     works as follows:
 
         1. A patch is eligible when at least *min_free* of its pixels hold one of
@@ -1120,7 +1120,7 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
 class RandomSnow(CSIAAugmentationBase):
     """Paint snow into free patches (modes 3 and 4 of CSIA).
 
-    Modes 3 and 4 of CSIA [Belyakov2025]_, batched on the device. The augmentation
+    Modes 3 and 4 of CSIA :cite:`Belyakov2025`, batched on the device. The augmentation
     works as follows:
 
         1. A patch is eligible when at least *min_free* of its pixels are
@@ -1239,8 +1239,8 @@ class _Shifted(CSIAAugmentationBase):
 class RandomShadowForClouds(_ShadowGeometry, _Shifted):
     """Give existing clouds a shadow (mode 5 of CSIA).
 
-    Mode 5 of CSIA [Belyakov2025]_, batched on the device. The augmentation works as
-    follows:
+    Mode 5 of CSIA :cite:`Belyakov2025`, batched on the device. The augmentation
+    works as follows:
 
         1. A patch is eligible when it holds some cloud, at most *max_cloud* of
            it, and pixels a shadow may take (background or snow). Each eligible
@@ -1353,7 +1353,7 @@ class RandomShadowForClouds(_ShadowGeometry, _Shifted):
 class RandomCopyPaste(_Shifted):
     """Copy a class's own pixels to a shifted place in the same patch (mode 6).
 
-    Mode 6 of CSIA [Belyakov2025]_, batched on the device and with no network. The
+    Mode 6 of CSIA :cite:`Belyakov2025`, batched on the device and with no network. The
     augmentation works as follows:
 
         1. A patch is eligible when it holds at least *min_pixels* pixels of
@@ -1455,9 +1455,9 @@ TRANSPLANTED: dict[str, tuple[int, ...]] = {
 class RandomTransplant(CSIAAugmentationBase):
     """Move real structures of other samples onto free patches (the no-network control).
 
-    The control of CSIA [Belyakov2025]_: the same placement as its modes 1 and 3, with
-    real structures instead of painted ones, batched on the device and with no
-    network. Whether painted structures help where moved real ones do (or do not)
+    The control of CSIA :cite:`Belyakov2025`: the same placement as its modes 1 and
+    3, with real structures instead of painted ones, batched on the device and with
+    no network. Whether painted structures help where moved real ones do (or do not)
     says whether the inpainters or the idea fail. The augmentation works as follows:
 
         1. A patch is eligible, as for :class:`RandomCloudShadow` and
