@@ -1030,12 +1030,10 @@ def test_cuda_graphs_paint_lumpy_clouds_as_eager_does() -> None:
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
-@pytest.mark.xfail(
-    strict=True,
-    reason="Kornia 0.9's diamond_square copies its 3 x 3 kernels from the host at "
-    'every level (seen on an H200, 2026-12-02)',
-)
 def test_cuda_lumpy_clouds_draw_without_waiting() -> None:
+    # the fractal is structures.plasma, whose kernels are written on the device
+    # (Kornia 0.9's diamond_square copied them from the host at every level: this
+    # test failed with it on an H200, 2026-12-02)
     aug = _lumpy(True)
     image = torch.rand(8, 3, 64, 64, device='cuda')
     mask = torch.zeros(8, 64, 64, dtype=torch.long, device='cuda')

@@ -1,4 +1,5 @@
 import math
+from functools import partial
 
 import pytest
 import torch
@@ -19,6 +20,7 @@ from torchgeo_csia.transforms.structures import (
     paint_regions,
     paintable,
     paste,
+    plasma,
     random_flips,
     shadow_offsets,
     shift,
@@ -266,3 +268,43 @@ def test_deepen_stays_finite_on_black() -> None:
     out = deepen(before, after, 1.9)
     assert torch.isfinite(out).all() and out[0, 0, 0, 0] == 0.0
     assert out[0, 0, 0, 2] < 1e-3  # painted black: blacker still (floor 1e-3)
+
+
+@pytest.mark.parametrize(
+    ('shape', 'roughness'),
+    [((3, 1, 64, 64), 0.75), ((2, 1, 40, 72), 0.5), ((1, 2, 9, 5), 1.0)],
+)
+def test_plasma_is_kornias_diamond_square_for_the_same_draws(
+    shape: tuple[int, int, int, int], roughness: float
+) -> None:
+    from kornia.contrib import diamond_square
+
+    # the same generator state for both: the same draws in the same order
+    ours = plasma(
+        shape,
+        roughness,
+        partial(torch.rand, generator=torch.Generator().manual_seed(3)),
+    )
+    theirs = diamond_square(
+        shape,
+        roughness=roughness,
+        random_fn=partial(torch.rand, generator=torch.Generator().manual_seed(3)),
+        normalize_range=(0.0, 1.0),
+    )
+    assert ours.shape == theirs.shape == shape
+    torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=0)
+    # normalised per plane, and not flat
+    flat = ours.flatten(2)
+    assert torch.allclose(flat.amin(-1), torch.zeros(shape[:2]), atol=1e-6)
+    assert torch.allclose(flat.amax(-1), torch.ones(shape[:2]), atol=1e-5)
+    assert flat.std(-1).min() > 0.05
+
+
+def test_plasma_draws_only_from_its_draw() -> None:
+    torch.manual_seed(0)
+    before = torch.rand(4)
+    torch.manual_seed(0)
+    u = plasma((2, 1, 32, 32), 0.75, partial(torch.rand, generator=torch.Generator()))
+    assert torch.equal(torch.rand(4), before)  # torch's own stream untouched
+    v = plasma((2, 1, 32, 32), 0.75, lambda shape: torch.full(shape, 0.5))
+    assert not torch.isnan(v).any() and torch.isfinite(u).all()

@@ -73,7 +73,6 @@ from typing import Any, Literal
 import kornia.augmentation as K
 import torch
 from kornia.constants import DataKey
-from kornia.contrib.diamond_square import diamond_square
 from kornia.core.exceptions import TypeCheckError, ValueCheckError
 from torch import Tensor, nn
 
@@ -99,6 +98,7 @@ from .structures import (
     paint_regions,
     paintable,
     paste,
+    plasma,
     random_offsets,
     shadow_offsets,
     shift,
@@ -949,10 +949,11 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
             the network paints it.
         cloud_texture: >= 0, how far the cloud's density varies across it: the
             log of the density moves by up to this much either way with a plasma
-            fractal (Kornia's ``diamond_square``, roughness *cloud_roughness*)
-            drawn per sample; 0 (the default): the same density everywhere. On
-            CUDA, drawing the fractal waits for the device (Kornia copies its
-            kernels from the host), so only this option breaks the no-wait rule.
+            fractal (:func:`~torchgeo_csia.transforms.structures.plasma`, Kornia's
+            ``diamond_square`` kept on the device, roughness *cloud_roughness*)
+            drawn per sample; 0 (the default): the same density everywhere. The
+            fractal is drawn on the device with nothing copied from the host
+            (Kornia's copies its kernels at every level, so the host waited).
         cloud_roughness: in ``(0, 1]``, the fractal's roughness (higher: more
             fine detail); the default 0.75 with *cloud_texture* 1 and
             *cloud_density* 2 gives the shipped inpainter's clouds the mean
@@ -1102,15 +1103,12 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
             shadow = shift(cloud, dy, dx)
         cloud = cloud & free
         if self.cloud_texture > 0:
-            u = diamond_square(
-                (n, 1, h, w),
-                roughness=self.cloud_roughness,
-                random_fn=partial(
-                    torch.rand, generator=self.texture_rng(labels.device)
-                ),
-                normalize_range=(0.0, 1.0),
+            draw = partial(
+                torch.rand,
+                generator=self.texture_rng(labels.device),
                 device=labels.device,
             )
+            u = plasma((n, 1, h, w), self.cloud_roughness, draw, labels.device)
             lumps = torch.exp(self.cloud_texture * (2 * u - 1))
             params['cloud_density'] = self.density(labels.device) * lumps
         layers = [(CLOUD, cloud), (SHADOW, shadow & free & ~cloud)]

@@ -2,8 +2,8 @@
 
 Everything here works on whole batches on any device, never modifies its inputs and
 holds no state: label compositing by priority, shadow projection from the sun,
-batched shifts, procedural structure shapes, eligibility, a painted shadow's depth
-and pasting. Class indices follow the ``csia`` scheme of
+batched shifts, procedural structure shapes, plasma fractals, eligibility, a painted
+shadow's depth and pasting. Class indices follow the ``csia`` scheme of
 :class:`~torchgeo_csia.datasets.SPARCS`: 0 background, 1 shadow, 2 snow, 3 cloud; any
 other value (such as the ignore index 255) is never overwritten.
 
@@ -486,3 +486,117 @@ def unpack_masks(packed: Tensor) -> Tensor:
     shifts = torch.arange(8, dtype=torch.uint8, device=packed.device)
     bits = (packed[..., None] >> shifts) & 1
     return bits.reshape(*packed.shape[:-1], -1).bool()
+
+
+def _stencil(corners: bool, like: Tensor) -> Tensor:
+    """The diamond (*corners*) or square step's ``1 x 1 x 3 x 3`` averaging kernel.
+
+    Written on *like*'s device: a kernel made from a list on the host and copied
+    over makes the host wait for the device at every level.
+    """
+    k = like.new_zeros(1, 1, 3, 3)
+    if corners:
+        k[..., ::2, ::2] = 0.25
+    else:
+        k[..., 1, ::2] = 0.25
+        k[..., ::2, 1] = 0.25
+    return k
+
+
+def _fractal_seed(n: int, width: int, height: int, draw: Draw, like: Tensor) -> Tensor:
+    """The ``n x 1 x width x height`` seed grid (one side 3) of :func:`plasma`."""
+    transpose = height == 3
+    if transpose:
+        width, height = height, width
+    res = like.new_zeros(n, 1, width, height)
+    res[..., ::2, ::2] = draw([n, 1, 2, (height + 1) // 2])
+    # the other nodes: means of their neighbours, as Kornia's seed
+    res[..., 1, 1::2] = (
+        res[..., 0, :-2:2] + res[..., 0, 2::2] + res[..., 2, :-2:2] + res[..., 2, 2::2]
+    ) / 4.0
+    res[..., 0, 1::2] = (res[..., 0, :-2:2] + res[..., 0, 2::2] + res[..., 1, 1::2]) / 3
+    res[..., 2, 1::2] = (res[..., 2, :-2:2] + res[..., 2, 2::2] + res[..., 1, 1::2]) / 3
+    res[..., 1, 0] = (res[..., 0, 0] + res[..., 2, 0] + res[..., 1, 1]) / 3.0
+    res[..., 1, -1] = (res[..., 0, -1] + res[..., 2, -1] + res[..., 1, -2]) / 3.0
+    if height > 3:
+        res[..., 1, 2:-1:2] = (
+            res[..., 0, 2:-1:2]
+            + res[..., 2, 2:-1:2]
+            + res[..., 1, 1:-2:2]
+            + res[..., 1, 3::2]
+        ) / 4.0
+    return res.transpose(2, 3) if transpose else res
+
+
+def _diamond_square_step(img: Tensor, scale: float, draw: Draw) -> Tensor:
+    """One level of :func:`plasma`: the grid's resolution doubled."""
+    n, _, height, width = img.shape
+    new = img.new_zeros(n, 1, 2 * height - 1, 2 * width - 1)
+    new[:, :, ::2, ::2] = img
+    noise = draw(list(new.shape)) * scale
+    rows = torch.arange(new.shape[-2], device=img.device).view(-1, 1) % 2
+    cols = torch.arange(new.shape[-1], device=img.device).view(1, -1) % 2
+    diamond = ((rows == 1) & (cols == 1)).to(img.dtype)
+    square = ((rows + cols) == 1).to(img.dtype)
+    # diamond nodes are interior: the padding never reaches them
+    mean = F.conv2d(F.pad(new, (1, 1, 1, 1), mode='reflect'), _stencil(True, img))
+    new = new + (1 - scale) * mean * diamond + diamond * noise
+    # a border node of the square step averages its three neighbours
+    mean = F.conv2d(F.pad(new, (1, 1, 1, 1)), _stencil(False, img))
+    edge = torch.ones_like(new[0, 0])
+    edge[:, 0] = edge[:, -1] = edge[0, :] = edge[-1, :] = 1 / 0.75
+    return new + square * noise + (1 - scale) * square * mean * edge
+
+
+#: ``draw(shape)``: a tensor of that shape of uniform draws in [0, 1]
+Draw = Callable[[list[int]], Tensor]
+
+
+def plasma(
+    shape: tuple[int, int, int, int],
+    roughness: float,
+    draw: Draw,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> Tensor:
+    """Plasma fractals, each ``B x C`` plane min-max normalised to [0, 1].
+
+    Kornia's :func:`~kornia.contrib.diamond_square` (tormentor's variant of the
+    diamond-square algorithm, ``random_scale`` 1, ``normalize_range=(0, 1)``), value
+    for value for the same draws, with nothing made on the host: its kernels and
+    weights are written on the device, so the host never waits for it (Kornia 0.9
+    copies two 3 x 3 kernels from the host at every level).
+
+    Args:
+        shape: ``B x C x H x W`` of the maps.
+        roughness: in ``(0, 1]``: level *k* mixes a node's neighbours' mean with a
+            draw by the weight ``roughness ** k``.
+        draw: the only source of randomness (e.g. ``torch.rand`` with a generator,
+            on *device*, in *dtype*).
+        device: the maps' device.
+        dtype: the maps' dtype.
+
+    Returns:
+        The ``B x C x H x W`` maps.
+    """
+    like = torch.empty((), device=device, dtype=dtype)
+    width, height = shape[-2:]
+    n = math.prod(shape[:-2])
+    p2_width = 2 ** math.ceil(math.log2(max(width, 3) - 1)) + 1
+    p2_height = 2 ** math.ceil(math.log2(max(height, 3) - 1)) + 1
+    depth = int(min(math.log2(p2_width - 1) - 1, math.log2(p2_height - 1) - 1))
+    img = _fractal_seed(
+        n,
+        (p2_width - 1) // 2**depth + 1,
+        (p2_height - 1) // 2**depth + 1,
+        draw,
+        like,
+    )
+    scale = 1.0
+    for _ in range(depth):
+        scale *= roughness
+        img = _diamond_square_step(img, scale, draw)
+    flat = img[..., :width, :height].reshape(*shape[:-2], -1)
+    low = flat.min(-1, keepdim=True)[0]
+    high = flat.max(-1, keepdim=True)[0]
+    return ((flat - low) / (high - low + 1e-6)).reshape(shape)
