@@ -176,6 +176,8 @@ HOW: dict[str, tuple[str, str]] = {
         'run',
         '',
     ),
+    'python -m torchgeo_csia.experiments.per_scene --root sending '
+    '--weights BASE_SPARCS_PHOTO CSIA_SPARCS_PHOTO': ('run', ''),
     'python -m torchgeo_csia.experiments.prior --root sending --batches 16 '
     '--weights CSIA_SPARCS_PHOTO BASE_SPARCS_PHOTO --scales 0 0.25 0.5 0.75 1': (
         'sized',

@@ -4,7 +4,6 @@ import os
 import kornia.augmentation as K
 import pytest
 import torch
-from torch import Tensor, nn
 
 from torchgeo_csia.constants import IGNORE_INDEX, NUM_CLASSES
 from torchgeo_csia.datamodules import SPARCSDataModule
@@ -14,17 +13,7 @@ from torchgeo_csia.experiments.realism import csia_modes
 from torchgeo_csia.experiments.scenes import Scenes
 
 from ..conftest import DATA
-
-
-class Fixed(nn.Module):
-    """The same logits at every pixel."""
-
-    def __init__(self, logits: list[float]) -> None:
-        super().__init__()
-        self.logits = torch.tensor(logits)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.logits.view(1, -1, 1, 1).expand(len(x), -1, *x.shape[-2:])
+from .conftest import Fixed
 
 
 def test_label_counts_leave_the_ignore_index_out() -> None:
