@@ -306,13 +306,15 @@ def test_card_says_what_produced_it(member: CSIAWeightsEnum) -> None:
             before = name
         assert config['trainer']['max_steps'] == meta['steps_done']
         if meta['mode'] == 'fill':
-            assert f'SNOW="{" ".join(stages)}"' in meta['training']
+            assert 'gpu_fit_inpainters.sh' in meta['training']
+            assert all(name in meta['training'] for name in stages)
             assert meta['stages'][-1].endswith(f'exported {path_of(member).stem[-8:]})')
         else:
             assert f'torchgeo fit --config {meta["config"]}' in meta['training']
-        # shipped because it beat the file it replaced in the same test
+        # shipped because it was at least as good as the file it replaced in the same
+        # test: not worse beyond a seed's spread
         two = meta['scores']['two_sample']
-        assert two['accuracy'] < two['before']['accuracy']
+        assert two['accuracy'] < two['before']['accuracy'] + two['sd']
         assert meta['replaces'] == two['before']['file']
     else:
         # the users' path: torchgeo fit with a shipped config, at a named commit
