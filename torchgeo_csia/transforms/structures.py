@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from kornia.enhance import normalize_min_max
 from torch import Tensor
 
 # re-exported: the scheme's indices, from the one definition
@@ -488,6 +489,10 @@ def unpack_masks(packed: Tensor) -> Tensor:
     return bits.reshape(*packed.shape[:-1], -1).bool()
 
 
+#: ``draw(shape)``: a tensor of that shape of uniform draws in [0, 1]
+Draw = Callable[[list[int]], Tensor]
+
+
 def _stencil(corners: bool, like: Tensor) -> Tensor:
     """The diamond (*corners*) or square step's ``1 x 1 x 3 x 3`` averaging kernel.
 
@@ -548,10 +553,6 @@ def _diamond_square_step(img: Tensor, scale: float, draw: Draw) -> Tensor:
     return new + square * noise + (1 - scale) * square * mean * edge
 
 
-#: ``draw(shape)``: a tensor of that shape of uniform draws in [0, 1]
-Draw = Callable[[list[int]], Tensor]
-
-
 def plasma(
     shape: tuple[int, int, int, int],
     roughness: float,
@@ -596,7 +597,4 @@ def plasma(
     for _ in range(depth):
         scale *= roughness
         img = _diamond_square_step(img, scale, draw)
-    flat = img[..., :width, :height].reshape(*shape[:-2], -1)
-    low = flat.min(-1, keepdim=True)[0]
-    high = flat.max(-1, keepdim=True)[0]
-    return ((flat - low) / (high - low + 1e-6)).reshape(shape)
+    return normalize_min_max(img[..., :width, :height].reshape(shape), 0.0, 1.0)
