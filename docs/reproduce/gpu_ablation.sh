@@ -24,11 +24,15 @@
 # docs/results/fit-h200-2026-12-01b.md), so a 600 s call fits two or three 2,000-step
 # runs: JOBS=3 and, e.g., --data.init_args.num_workers 4. MAX_TIME (DD:HH:MM:SS,
 # Lightning's max_time) stops the fits before the call's limit; a run stopped short
-# of STEPS is listed and not tested. A run cannot yet be carried over calls: resuming
-# from a checkpoint would restart the crop order (SceneCropSampler keeps no state in
-# the checkpoint, so rows of a seed would no longer see the same crops) and
-# Lightning's timer would carry the elapsed time over (so the same MAX_TIME would
-# stop it at once). So one run's schedule must fit one call.
+# of STEPS is listed and not tested. A run is carried over calls: run the same
+# command again (with RUNS kept, e.g. /tmp on a machine that stays up) and each run
+# stopped short resumes from its last checkpoint (--ckpt_path), drawing the crops
+# the interrupted fit would have drawn and its augmentations taking up their random
+# stream (the datamodule's state in the checkpoint), so the rows of a seed stay
+# paired; a run already fit is only tested. MAX_TIME is a run's fit time over all
+# its calls (Lightning's timer keeps the elapsed time in the checkpoint), so raise
+# it for the next call. A fit resumed logs to a new version folder:
+# metrics/ROW_sSEED/fit/version_N/metrics.csv, one per call.
 set -uo pipefail
 OUT=${OUT:-out}
 DATA=${DATA:-/tmp/scenes}
@@ -65,12 +69,22 @@ run() {  # one row and seed: fit, then test on val and on test
     fit+=(--trainer.limit_val_batches 0 --trainer.num_sanity_val_steps 0)
   fi
   [ -n "$MAX_TIME" ] && fit+=(--trainer.max_time "$MAX_TIME")
-  python3 -m torchgeo fit "${configs[@]}" "${common[@]}" "${fit[@]}" "$@" \
-    >>"$OUT/fit_$name.log" 2>&1 || { echo "$name: fit failed" >>"$OUT/times.txt"; return 1; }
-  mkdir -p "$OUT/metrics/$name/fit"
-  find "$dir/fit" -name metrics.csv | sort | tail -n 1 | xargs -r -I{} cp {} "$OUT/metrics/$name/fit/"
   local ckpt
-  ckpt=$(find "$dir" -name '*.ckpt' | xargs -r ls -t | head -n 1)
+  ckpt=$(find "$dir" -name '*.ckpt' 2>/dev/null | xargs -r ls -t | head -n 1)
+  case $ckpt in
+    *"step=$STEPS.ckpt") ;;  # fit in an earlier call: test it
+    *)
+      [ -n "$ckpt" ] && fit+=(--ckpt_path "$ckpt")  # stopped short: resume
+      python3 -m torchgeo fit "${configs[@]}" "${common[@]}" "${fit[@]}" "$@" \
+        >>"$OUT/fit_$name.log" 2>&1 || { echo "$name: fit failed" >>"$OUT/times.txt"; return 1; }
+      ckpt=$(find "$dir" -name '*.ckpt' | xargs -r ls -t | head -n 1) ;;
+  esac
+  local csv
+  for csv in "$dir"/fit/version_*/metrics.csv; do
+    [ -f "$csv" ] || continue
+    mkdir -p "$OUT/metrics/$name/fit/$(basename "$(dirname "$csv")")"
+    cp "$csv" "$OUT/metrics/$name/fit/$(basename "$(dirname "$csv")")/"
+  done
   echo "$name: fit $((SECONDS - start)) s, $ckpt" >>"$OUT/times.txt"
   case $ckpt in *"step=$STEPS.ckpt") ;; *)
     echo "$name: stopped short of step $STEPS; not tested" >>"$OUT/times.txt"

@@ -305,6 +305,46 @@ class TestNativeGrid:
             '--data.init_args.grid=native',
         )
 
+    @pytest.mark.parametrize('grid', ['native', 'dataset'])
+    def test_fit_resumes_where_it_stopped(self, grid: str, tmp_path: Path) -> None:
+        # stopped after 2 of 4 steps and resumed from its checkpoint, a fit ends
+        # with the weights of one that ran through: the same crops and draws
+        from lightning.pytorch import Callback, seed_everything
+
+        from torchgeo_csia.tasks import CSIASegmentation
+
+        class Stop(Callback):
+            def on_train_batch_end(self, trainer: Trainer, *args: object) -> None:
+                trainer.should_stop = trainer.global_step == 2
+
+        def run(name: str, ckpt: str | None = None) -> dict[str, torch.Tensor]:
+            seed_everything(0)
+            dm = datamodule(grid=grid, length=8, rot90=True)
+            task = CSIASegmentation(
+                model='unet', backbone='resnet18', scheduler='onecycle', lr=0.01
+            )
+            trainer = Trainer(
+                accelerator='cpu',
+                max_steps=4,
+                val_check_interval=2,  # the checkpoint at step 2 is validation's
+                logger=False,
+                enable_progress_bar=False,
+                default_root_dir=tmp_path / name,
+                callbacks=[Stop()] if name == 'stopped' else [],
+            )
+            trainer.fit(task, datamodule=dm, ckpt_path=ckpt)
+            assert trainer.global_step == (2 if name == 'stopped' else 4)
+            return task.model.state_dict()  # type: ignore[no-any-return]
+
+        through = run('through')
+        run('stopped')
+        (ckpt,) = (tmp_path / 'stopped').rglob('*.ckpt')
+        assert ckpt.name == 'epoch=0-step=2.ckpt'
+        resumed = run('resumed', str(ckpt))
+        assert through.keys() == resumed.keys()
+        for key, value in through.items():
+            assert torch.equal(value, resumed[key]), key
+
 
 def test_task_loads_shipped_segmenter() -> None:
     import torch

@@ -21,7 +21,7 @@ from torchgeo.datasets.utils import Sample, stack_samples
 from ..constants import NORMALIZATION as NORMALIZATION
 from ..datasets import SPARCS
 from ..datasets.sparcs import PIXEL_SIZE
-from ..samplers import SceneGriddedSampler, SceneRandomSampler
+from ..samplers import Resumable, SceneGriddedSampler, SceneRandomSampler
 from ..transforms import sun_geometry
 
 
@@ -329,13 +329,14 @@ class SPARCSCrops(Dataset[Sample]):
         }
 
 
-class SceneCropSampler(Sampler[tuple[int, int, int]]):
+class SceneCropSampler(Sampler[tuple[int, int, int]], Resumable):
     """Random crops of scenes, each scene equally likely, anywhere in it.
 
     Each crop draws its scene uniformly, then its top-left pixel uniformly over
     the places where it fits: every scene weighs the same, whatever its
     latitude or size (warped to a common CRS, a high-latitude scene covers more
-    pixels and would be drawn more often).
+    pixels and would be drawn more often). An epoch can be taken up again
+    mid-way (:class:`~torchgeo_csia.samplers.Resumable`).
 
     .. versionadded:: 0.1
     """
@@ -363,18 +364,26 @@ class SceneCropSampler(Sampler[tuple[int, int, int]]):
         if generator is not None:
             self.generator.manual_seed(generator)
 
+    def _get_state(self) -> Tensor:
+        return self.generator.get_state()
+
+    def _set_state(self, state: Tensor) -> None:
+        self.generator.set_state(state)
+
     def __iter__(self) -> Iterator[tuple[int, int, int]]:
         """Draw one epoch of crops.
 
         Yields:
             ``(scene, top, left)`` of each crop.
         """
+        skip = self._begin_epoch()
         g = self.generator
         scene = torch.randint(len(self.room), (self.length,), generator=g)
         room = self.room[scene]
         top = (torch.rand(self.length, generator=g) * room[:, 0]).long()
         left = (torch.rand(self.length, generator=g) * room[:, 1]).long()
-        yield from zip(scene.tolist(), top.tolist(), left.tolist(), strict=True)
+        crops = (scene[skip:].tolist(), top[skip:].tolist(), left[skip:].tolist())
+        yield from zip(*crops, strict=True)
 
     def __len__(self) -> int:
         """Crops per epoch."""
@@ -567,6 +576,8 @@ class SPARCSDataModule(GeoDataModule):
             K.RandomVerticalFlip(p=0.5),
             *(rotate if rot90 else []),
         )
+        # the random stream of a resumed fit, set before its first training batch
+        self._resume_rng: tuple[Tensor, Tensor | None] | None = None
 
     def setup(self, stage: str) -> None:
         """Set up datasets and samplers.
@@ -611,6 +622,73 @@ class SPARCSDataModule(GeoDataModule):
             val = SPARCSCrops(SPARCSScenes(ds, ['val']), size, compact=True)
             self.val_dataset = val
             self.val_sampler = SceneCropGrid(val.shapes, val.size)  # type: ignore[assignment]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where a fit stands in its training crops and its augmentations' draws.
+
+        Lightning keeps this in every checkpoint, so a fit resumed from one
+        (``--ckpt_path``) trains on the crops the interrupted fit would have drawn
+        next (the sampler's epoch replayed, the crops already trained on skipped)
+        and its batch augmentations (CSIA's draws, flips, turns) take up their
+        random stream where it stood: the runs of a paired ablation see their
+        seed's crops however often they are resumed (Lightning's warning that the
+        dataloader is not resumable does not apply). Empty outside a fit or with
+        a sampler that cannot resume.
+
+        Returns:
+            The sampler's state (its epoch and the crops of it done), the random
+            stream (CPU, and the training device's if it is a GPU) and the
+            augmentation calls made.
+        """
+        trainer, sampler, aug = self.trainer, self.train_sampler, self.train_aug
+        if trainer is None or not isinstance(sampler, Resumable):
+            return {}
+        assert isinstance(aug, BatchAugmentation)
+        # batches trained on in this epoch (a save at on_train_batch_end counts
+        # the batch it ends), each of batch_size crops on every rank
+        batches = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        done = batches * self.batch_size * trainer.world_size
+        device = trainer.strategy.root_device
+        cuda = torch.cuda.get_rng_state(device) if device.type == 'cuda' else None
+        return {
+            'sampler': sampler.state_dict(done),
+            'rng': torch.get_rng_state(),
+            'cuda_rng': cuda,
+            'calls': aug.calls,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Take up a fit saved by :meth:`state_dict` (Lightning calls it on resume).
+
+        Args:
+            state_dict: What :meth:`state_dict` returned.
+        """
+        if not state_dict:
+            return
+        if isinstance(self.train_sampler, Resumable):
+            self.train_sampler.load_state_dict(state_dict['sampler'])
+        self._resume_rng = (state_dict['rng'], state_dict['cuda_rng'])
+        if isinstance(self.train_aug, BatchAugmentation):
+            self.train_aug.calls = state_dict['calls']
+
+    def on_after_batch_transfer(self, batch: Sample, dataloader_idx: int) -> Sample:
+        """Apply batch augmentations after the batch is on the device.
+
+        Args:
+            batch: A batch of data that needs to be altered or augmented.
+            dataloader_idx: The index of the dataloader to which the batch belongs.
+
+        Returns:
+            A batch of data.
+        """
+        if self._resume_rng is not None and self.trainer and self.trainer.training:
+            cpu, cuda = self._resume_rng
+            torch.set_rng_state(cpu)
+            device = batch['image'].device
+            if cuda is not None and device.type == 'cuda':
+                torch.cuda.set_rng_state(cuda, device)
+            self._resume_rng = None
+        return super().on_after_batch_transfer(batch, dataloader_idx)
 
     def _scene_loader(self, dataset: Dataset[Sample] | None) -> DataLoader[Sample]:
         """Whole scenes one a batch, in order (scenes differ in size).

@@ -24,7 +24,7 @@ The statistics are pure functions of lists of numbers (:func:`mean_sd`,
 ``python -m torchgeo_csia.experiments.ablation DIR [DIR ...]`` prints the Markdown
 tables of the runs in those folders, paired across them; ``--curve`` prints the
 validation IoU by step of each run's ``metrics/ROW_sSEED/fit/metrics.csv`` (a learning
-curve) instead.
+curve; a fit resumed over calls has one ``fit/version_N/metrics.csv`` per call) instead.
 
 .. versionadded:: 0.1
 """
@@ -471,9 +471,15 @@ def curves(root: str | Path, columns: Mapping[str, str] = COLUMNS) -> str:
     root = Path(root)
     lines = ['| run | step | ' + ' | '.join(columns) + ' |']
     lines.append('|---|---|' + '---|' * len(columns))
-    for path in sorted(root.glob('**/fit/metrics.csv')):
-        name = path.parent.parent.name
-        for step, metrics in sorted(parse_curve(path.read_text()).items()):
+    runs: dict[str, dict[int, dict[str, float]]] = {}
+    # RUN/fit/metrics.csv, or one RUN/fit/version_N/metrics.csv per call of a
+    # fit resumed over calls
+    for path in sorted(root.glob('**/fit/**/metrics.csv')):
+        parts = path.relative_to(root).parts
+        name = parts[len(parts) - 2 - parts[::-1].index('fit')]
+        runs.setdefault(name, {}).update(parse_curve(path.read_text()))
+    for name, curve in runs.items():
+        for step, metrics in sorted(curve.items()):
             cells = [_num(metrics.get(m, math.nan)) for m in columns.values()]
             lines.append(f'| {name} | {step} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines) + '\n'

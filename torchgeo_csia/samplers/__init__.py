@@ -1,10 +1,11 @@
 """Samplers."""
 
 from .classes import ClassShareSampler, SceneShareSampler
-from .scenes import SceneGriddedSampler, SceneRandomSampler
+from .scenes import Resumable, SceneGriddedSampler, SceneRandomSampler
 
 __all__ = (
     'ClassShareSampler',
+    'Resumable',
     'SceneGriddedSampler',
     'SceneRandomSampler',
     'SceneShareSampler',

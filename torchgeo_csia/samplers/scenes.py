@@ -4,12 +4,76 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import shapely
 from geopandas import GeoSeries
 from torchgeo.datasets import GeoDataset
 from torchgeo.samplers import GeoSampler, GriddedPatchSampler, Units
+
+
+class Resumable:
+    """A random sampler whose epoch can be taken up again after an interruption.
+
+    Lightning resumes a fit mid-epoch, but a plain sampler would start the epoch's
+    draws anew. :meth:`state_dict` holds the generator as the current epoch began
+    and the draws already used; :meth:`load_state_dict` restores the generator, so
+    that the next epoch replays the same draws, and skips the used ones. ``len``
+    stays the whole epoch, as Lightning counts a resumed epoch's batches from its
+    start. Every draw of an epoch is made when its iteration begins.
+
+    .. versionadded:: 0.1
+    """
+
+    _epoch_state: Any = None
+    _skip = 0
+
+    def __len__(self) -> int:  # the sampler's own comes first in its bases
+        raise NotImplementedError
+
+    def _get_state(self) -> Any:
+        raise NotImplementedError
+
+    def _set_state(self, state: Any) -> None:
+        raise NotImplementedError
+
+    def _begin_epoch(self) -> int:
+        """Note the generator's state at an epoch's start; the draws to skip."""
+        self._epoch_state = self._get_state()
+        skip, self._skip = self._skip, 0
+        return skip
+
+    def state_dict(self, done: int = 0) -> dict[str, Any]:
+        """The current epoch, *done* of its draws used.
+
+        Args:
+            done: draws of the current epoch used so far; with ``len(self)`` or
+                more (or before any epoch) the state is that of the next epoch.
+
+        Returns:
+            The generator's state and the draws to skip.
+        """
+        if done >= len(self) or self._epoch_state is None:
+            return {'generator': self._get_state(), 'skip': 0}
+        return {'generator': self._epoch_state, 'skip': done}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Take up an epoch saved by :meth:`state_dict`.
+
+        Args:
+            state: What :meth:`state_dict` returned.
+
+        Raises:
+            ValueError: If *state* lacks a key or skips a negative number of draws.
+        """
+        missing = {'generator', 'skip'} - set(state)
+        if missing:
+            raise ValueError(f'state lacks {sorted(missing)}, has {sorted(state)}')
+        if state['skip'] < 0:
+            raise ValueError(f"state['skip'] must be >= 0, got {state['skip']}")
+        self._set_state(state['generator'])
+        self._epoch_state, self._skip = None, int(state['skip'])
 
 
 class SceneGriddedSampler(GeoSampler):
@@ -59,7 +123,7 @@ class SceneGriddedSampler(GeoSampler):
             yield from sampler
 
 
-class SceneRandomSampler(GeoSampler):
+class SceneRandomSampler(GeoSampler, Resumable):
     """Random patches drawn scene by scene, in proportion to each scene's area.
 
     :class:`~torchgeo.samplers.RandomPatchSampler` draws points uniformly in the
@@ -113,12 +177,19 @@ class SceneRandomSampler(GeoSampler):
         self.weights = areas[areas > 0] / areas.sum()
         self._length = length or max(1, int(areas.sum() // (height * width)))
 
+    def _get_state(self) -> Any:
+        return self.generator.bit_generator.state
+
+    def _set_state(self, state: Any) -> None:
+        self.generator.bit_generator.state = state
+
     def __iter__(self) -> Iterator[tuple[slice, slice]]:
         """Iterate over random patches of one epoch.
 
         Yields:
             [xmin:xmax, ymin:ymax] coordinates to index a dataset.
         """
+        skip = self._begin_epoch()
         counts = self.generator.multinomial(len(self), self.weights)
         xs, ys = [], []
         for core, count in zip(self.cores, counts, strict=False):
@@ -142,7 +213,7 @@ class SceneRandomSampler(GeoSampler):
             self.origin[1]
             + np.round((y - height / 2 - self.origin[1]) / self.res[1]) * self.res[1]
         )
-        for i in order:
+        for i in order[skip:]:
             yield (
                 slice(float(x0[i]), float(x0[i]) + width),
                 slice(float(y0[i]), float(y0[i]) + height),
