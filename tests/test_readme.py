@@ -176,6 +176,10 @@ HOW: dict[str, tuple[str, str]] = {
         'run',
         '',
     ),
+    'python -m torchgeo_csia.experiments.ablation '
+    'docs/results/ablation-h200-2026-12-02c': ('run', ''),
+    'python -m torchgeo_csia.experiments.ablation '
+    'docs/results/ablation-h200-2026-12-02c --curve': ('run', ''),
     'python -m torchgeo_csia.experiments.per_scene --root sending '
     '--weights BASE_SPARCS_PHOTO CSIA_SPARCS_PHOTO': ('run', ''),
     'python -m torchgeo_csia.experiments.prior --root sending --batches 16 '
