@@ -672,14 +672,14 @@ class SPARCSDataModule(GeoDataModule):
             self.train_aug.calls = state_dict['calls']
 
     def on_after_batch_transfer(self, batch: Sample, dataloader_idx: int) -> Sample:
-        """Apply batch augmentations after the batch is on the device.
+        """TorchGeo's batch augmentations, a resumed fit's random stream set first.
 
         Args:
-            batch: A batch of data that needs to be altered or augmented.
-            dataloader_idx: The index of the dataloader to which the batch belongs.
+            batch: The batch, on the device.
+            dataloader_idx: Its loader's index.
 
         Returns:
-            A batch of data.
+            The augmented batch.
         """
         if self._resume_rng is not None and self.trainer and self.trainer.training:
             cpu, cuda = self._resume_rng
