@@ -52,6 +52,10 @@ for row in $ROWS; do
   [ -f "docs/configs/ablation/$row.yaml" ] || { echo "no row $row" >&2; exit 2; }
 done
 
+latest() {  # the newest checkpoint under $1 (none: empty)
+  find "$1" -name '*.ckpt' 2>/dev/null | xargs -r ls -t | head -n 1
+}
+
 run() {  # one row and seed: fit, then test on val and on test
   local row=$1 seed=$2 name=${1}_s$2
   shift 2  # the rest: extra torchgeo arguments
@@ -70,20 +74,20 @@ run() {  # one row and seed: fit, then test on val and on test
   fi
   [ -n "$MAX_TIME" ] && fit+=(--trainer.max_time "$MAX_TIME")
   local ckpt
-  ckpt=$(find "$dir" -name '*.ckpt' 2>/dev/null | xargs -r ls -t | head -n 1)
+  ckpt=$(latest "$dir")
   case $ckpt in
     *"step=$STEPS.ckpt") ;;  # fit in an earlier call: test it
     *)
       [ -n "$ckpt" ] && fit+=(--ckpt_path "$ckpt")  # stopped short: resume
       python3 -m torchgeo fit "${configs[@]}" "${common[@]}" "${fit[@]}" "$@" \
         >>"$OUT/fit_$name.log" 2>&1 || { echo "$name: fit failed" >>"$OUT/times.txt"; return 1; }
-      ckpt=$(find "$dir" -name '*.ckpt' | xargs -r ls -t | head -n 1) ;;
+      ckpt=$(latest "$dir") ;;
   esac
-  local csv
-  for csv in "$dir"/fit/version_*/metrics.csv; do
-    [ -f "$csv" ] || continue
-    mkdir -p "$OUT/metrics/$name/fit/$(basename "$(dirname "$csv")")"
-    cp "$csv" "$OUT/metrics/$name/fit/$(basename "$(dirname "$csv")")/"
+  local version
+  for version in "$dir"/fit/version_*; do  # one per call
+    [ -f "$version/metrics.csv" ] || continue
+    mkdir -p "$OUT/metrics/$name/fit/${version##*/}"
+    cp "$version/metrics.csv" "$OUT/metrics/$name/fit/${version##*/}/"
   done
   echo "$name: fit $((SECONDS - start)) s, $ckpt" >>"$OUT/times.txt"
   case $ckpt in *"step=$STEPS.ckpt") ;; *)

@@ -475,8 +475,7 @@ def curves(root: str | Path, columns: Mapping[str, str] = COLUMNS) -> str:
     # RUN/fit/metrics.csv, or one RUN/fit/version_N/metrics.csv per call of a
     # fit resumed over calls
     for path in sorted(root.glob('**/fit/**/metrics.csv')):
-        parts = path.relative_to(root).parts
-        name = parts[len(parts) - 2 - parts[::-1].index('fit')]
+        name = next(p for p in path.parents if p.name == 'fit').parent.name
         runs.setdefault(name, {}).update(parse_curve(path.read_text()))
     for name, curve in runs.items():
         for step, metrics in sorted(curve.items()):
