@@ -368,6 +368,9 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
         self.min_change = float(min_change)
         self._graphs: dict[tuple[Any, ...], _GraphedFill] = {}
         self._per_band: dict[tuple[tuple[float, ...], torch.device], Tensor] = {}
+        # during draw, the whole batch's labels and which samples' images are
+        # finite: RandomTransplant draws its sources from them
+        self._batch: tuple[Tensor, Tensor] | None = None
 
     @property
     def last_params(self) -> dict[str, Tensor]:
@@ -450,6 +453,7 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
         device, b = labels.device, len(labels)
         params['eligible'] = self.eligible(labels)
         selected = (torch.rand(b, device=device) < self.p) & params['eligible']
+        finite = torch.ones(b, dtype=torch.bool, device=device)
         for x, key in zip(input, data_keys, strict=False):
             if key == DataKey.INPUT:
                 if x.ndim != 4 or x.shape[-2:] != labels.shape[1:] or len(x) != b:
@@ -459,7 +463,8 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
                     )
                 self.check_image(x)
                 # NaN or inf would spread through the networks' convolutions
-                selected = selected & torch.isfinite(x).flatten(1).all(1)
+                finite = finite & torch.isfinite(x).flatten(1).all(1)
+        selected = selected & finite
         params['selected'] = selected
         k = self.capacity(b)
         # the selected samples first (in batch order), then the others
@@ -467,16 +472,29 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
         valid = selected[slots]
         params['indices'], params['valid'] = slots, valid
         sub = labels[slots]
-        layers = self.draw(sub, params) if k else []
+        self._batch = labels, finite
+        try:
+            layers = self.draw(sub, params) if k else []
+        finally:
+            self._batch = None
         layers = [(c, pixels & valid[:, None, None]) for c, pixels in layers]
         params['classes'] = torch.tensor([c for c, _ in layers], dtype=torch.long)
         empty = torch.zeros(0, k, *labels.shape[1:], dtype=torch.bool, device=device)
         params['holes'] = torch.stack([h for _, h in layers]) if layers else empty
         margins = [self.margin(c) for c, _ in layers]
-        regions = paint_regions(sub, layers, margins)
+        regions = paint_regions(self.region_labels(sub, params), layers, margins)
         params['paint'] = torch.stack(regions) if layers else empty
         self._checked = True
         return params
+
+    def region_labels(self, labels: Tensor, params: dict[str, Tensor]) -> Tensor:
+        """The labels whose background a structure's ring may take: the slots'.
+
+        Args:
+            labels: ``K x H x W`` labels of the slots.
+            params: the parameters :meth:`draw` has added to.
+        """
+        return labels
 
     def capacity(self, batch: int) -> int:
         """How many samples one call may change: a fixed number per batch size.
@@ -655,12 +673,22 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
         slots = params['indices'].to(image.device)
         if len(slots) == 0:  # p = 0: a fixed count, known without the device
             return image
+        return image.index_put((slots,), self.paint(image, slots, params))
+
+    def paint(self, image: Tensor, slots: Tensor, params: dict[str, Tensor]) -> Tensor:
+        """The images of *slots* with the drawn layers painted in (:meth:`fill`).
+
+        Args:
+            image: ``B x C x H x W`` batch (not modified).
+            slots: the batch indices of the slots, on *image*'s device.
+            params: drawn parameters (``unseen`` is added with *min_change* > 0).
+        """
         before = sub = image[slots]
         for cls, hole in zip(params['classes'].tolist(), params['paint'], strict=False):
             sub = self.fill(sub, cls, hole.to(image.device), params)
         if self.min_change > 0:  # for transform_labels: what the painting hardly shows
             params['unseen'] = unseen(before, sub, self.min_change)
-        return image.index_put((slots,), sub)
+        return sub
 
     def transform_labels(self, mask: Tensor, params: dict[str, Tensor]) -> Tensor:
         """Apply drawn parameters to a mask (not modified), keeping dtype and shape."""
@@ -807,6 +835,7 @@ class _ShadowGeometry:
     """Where shadows fall: away from the sun when known, else a random direction."""
 
     _sun: tuple[Tensor, Tensor] | None
+    nets: nn.ModuleDict
     shadow_mode: str
     cloud_height: tuple[float, float]
     shift: tuple[float, float]
@@ -821,15 +850,15 @@ class _ShadowGeometry:
         shift: tuple[float, float],
         pixel_size: float,
         shadow_depth: float | Sequence[float],
-        bands: int,
     ) -> None:
-        """Check and keep the shadow settings (*bands*: the shadow network's)."""
+        """Check and keep the shadow settings (per band: the shadow network's)."""
         CSIA_CHECK(
             shadow_mode in modes,
             lambda: f'shadow_mode must be one of {modes}, got {shadow_mode!r}',
         )
         CSIA_CHECK(pixel_size > 0, lambda: f'pixel_size must be > 0, got {pixel_size}')
         self.shadow_mode = shadow_mode
+        bands = _bands(self.nets[str(SHADOW)])
         self.shadow_depth = _check_per_band('shadow_depth', shadow_depth, bands)
         self.cloud_height = _check_span('cloud_height', cloud_height)
         self.shift = _check_span('shift', shift)
@@ -1037,7 +1066,6 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
             shift,
             pixel_size,
             shadow_depth,
-            _bands(self.nets[str(SHADOW)]),
         )
         self.cloud_density = _check_per_band(
             'cloud_density', cloud_density, _bands(self.nets[str(CLOUD)])
@@ -1332,7 +1360,6 @@ class RandomShadowForClouds(_ShadowGeometry, _Shifted):
             shift,
             pixel_size,
             shadow_depth,
-            _bands(self.nets[str(SHADOW)]),
         )
 
     def eligible(self, labels: Tensor) -> Tensor:
@@ -1562,7 +1589,6 @@ class RandomTransplant(CSIAAugmentationBase):
         self.ring = margin
         self.share = _check_span('share', share)
         CSIA_CHECK(share[1] <= 1.0, lambda: f'share must lie in [0, 1], got {share}')
-        self._batch: tuple[Tensor, Tensor] | None = None
 
     def margin(self, cls: int) -> int:
         """The ring of the source's surroundings moved with a structure."""
@@ -1586,38 +1612,13 @@ class RandomTransplant(CSIAAugmentationBase):
             ok = ok & (labels == CLOUD).flatten(1).any(1)
         return ok
 
-    def params_from_input(
-        self,
-        *input: Tensor,
-        data_keys: list[DataKey],
-        params: dict[str, Tensor],
-        extra_args: dict[DataKey, dict[str, Any]] | None = None,
-    ) -> dict[str, Tensor]:
-        """Draw the targets, their sources and the structures moved.
+    def region_labels(self, labels: Tensor, params: dict[str, Tensor]) -> Tensor:
+        """The targets' labels as :meth:`draw` marked them.
 
-        As :meth:`CSIAAugmentationBase.params_from_input`; the sources are drawn
-        from the whole batch, and each structure's region (where the image
-        changes) is its pixels and the ring on background in both patches.
+        A ring so covers only pixels that are background in both patches (with no
+        slots nothing is drawn, and the slots' own labels serve).
         """
-        self._check_mask_given(input, data_keys)
-        labels = labels_of(input[data_keys.index(DataKey.MASK)], False)
-        finite = torch.ones(len(labels), dtype=torch.bool, device=labels.device)
-        for x, key in zip(input, data_keys, strict=False):
-            if key == DataKey.INPUT and x.ndim == 4 and len(x) == len(labels):
-                finite = torch.isfinite(x).flatten(1).all(1).to(labels.device)
-        self._batch = labels, finite
-        try:
-            params = super().params_from_input(
-                *input, data_keys=data_keys, params=params, extra_args=extra_args
-            )
-        finally:
-            self._batch = None
-        if 'target_labels' in params:
-            layers = list(zip(self.classes, params['holes'], strict=True))
-            margins = [self.ring] * len(layers)
-            regions = paint_regions(params['target_labels'], layers, margins)
-            params['paint'] = torch.stack(regions)
-        return params
+        return params.get('target_labels', labels)
 
     def draw(
         self, labels: Tensor, params: dict[str, Tensor]
@@ -1644,12 +1645,8 @@ class RandomTransplant(CSIAAugmentationBase):
         params['source_labels'], params['target_labels'] = src, target
         return [(c, (src == c) & paintable(target, c)) for c in self.classes]
 
-    def transform_image(self, image: Tensor, params: dict[str, Tensor]) -> Tensor:
+    def paint(self, image: Tensor, slots: Tensor, params: dict[str, Tensor]) -> Tensor:
         """Move the sources' pixels in (:func:`~.structures.transplant`)."""
-        self.check_image(image)
-        slots = params['indices'].to(image.device)
-        if len(slots) == 0:  # p = 0: a fixed count, known without the device
-            return image
         moved, _ = transplant(
             image[slots],
             params['target_labels'].to(image.device),
@@ -1658,4 +1655,4 @@ class RandomTransplant(CSIAAugmentationBase):
             self.classes,
             self.ring,
         )
-        return image.index_put((slots,), moved)
+        return moved
