@@ -463,18 +463,7 @@ def classifier_scores(
 def classifier_accuracy(
     model: nn.Module, a: Tensor, b: Tensor, seed: int = 0, batch_size: int = 256
 ) -> float:
-    """Accuracy of *model* on balanced crops (:func:`classifier_scores`).
-
-    Args:
-        model: a trained classifier (one logit per crop; positive: *b*).
-        a: crops of the first set.
-        b: crops of the second set.
-        seed: seeds the balancing.
-        batch_size: crops per forward pass.
-
-    Returns:
-        The share of crops put in their own set.
-    """
+    """The ``accuracy`` of :func:`classifier_scores`, given its arguments."""
     return classifier_scores(model, a, b, seed, batch_size)['accuracy']
 
 
@@ -512,19 +501,7 @@ def two_sample_accuracy(
     seed: int = 0,
     **kwargs: Any,
 ) -> float:
-    """The held-out accuracy of :func:`two_sample_scores`.
-
-    Args:
-        train_a: training crops of the first set.
-        train_b: training crops of the second set.
-        score_a: held-out crops of the first set.
-        score_b: held-out crops of the second set.
-        seed: seeds the training and the balancing.
-        **kwargs: passed to :func:`train_classifier`.
-
-    Returns:
-        The held-out accuracy (0.5: the sets cannot be told apart).
-    """
+    """The held-out ``accuracy`` of :func:`two_sample_scores`, given its arguments."""
     return two_sample_scores(train_a, train_b, score_a, score_b, seed, **kwargs)[
         'accuracy'
     ]
@@ -1368,6 +1345,29 @@ def _fmt(s: dict[str, Any] | None) -> str:
     return f'{s["mean"]:.3f} ± {s["sd"]:.3f}'
 
 
+def _score_rows(
+    c: str, ci: dict[str, Any], key: str, scores: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """A class's table rows of one score: its own, then cloud masked where scored.
+
+    Args:
+        c: the class.
+        ci: the class's result (:func:`two_sample_test`), which may hold
+            ``masked_<key>``.
+        key: the score, ``'accuracy'`` or ``'auc'``.
+        scores: the class's *key* summaries by comparison.
+
+    Returns:
+        Each row's name and its cells, one per comparison (:data:`COMPARISONS`).
+    """
+    rows = [(c, scores)]
+    if f'masked_{key}' in ci:
+        rows.append((f'{c} (cloud masked)', ci[f'masked_{key}']))
+    return [
+        (name, ' | '.join(_fmt(got.get(k)) for k in COMPARISONS)) for name, got in rows
+    ]
+
+
 def format_table(result: dict[str, Any]) -> str:
     """The result of :func:`two_sample_test` as Markdown tables.
 
@@ -1408,15 +1408,10 @@ def format_table(result: dict[str, Any]) -> str:
             ' / '.join(str(n[r].get(k, 0)) for k in COMPARISONS)
             for r in ('train', 'score')
         )
-        rows = [(c, ci['accuracy'])]
-        if 'masked_accuracy' in ci:
-            rows.append((f'{c} (cloud masked)', ci['masked_accuracy']))
-        for name, acc in rows:
+        for name, cells in _score_rows(c, ci, 'accuracy', ci['accuracy']):
             lines.append(
                 f'| {name} | {len(sc.get("train", []))} / {len(sc.get("score", []))} '
-                f'| {counts} | '
-                + ' | '.join(_fmt(acc.get(k)) for k in COMPARISONS)
-                + ' |'
+                f'| {counts} | {cells} |'
             )
     lines += [
         '',
@@ -1428,15 +1423,9 @@ def format_table(result: dict[str, Any]) -> str:
         '|---|---|---|---|',
     ]
     for c, ci in result['classes'].items():
-        aucs = [(c, ci.get('auc', {}))]
-        if 'masked_auc' in ci:
-            aucs.append((f'{c} (cloud masked)', ci['masked_auc']))
-        for name, auc in aucs:
-            lines.append(
-                f'| {name} | '
-                + ' | '.join(_fmt(auc.get(k)) for k in COMPARISONS)
-                + ' |'
-            )
+        # a result without AUC scores gets n/a cells, not an error
+        for name, cells in _score_rows(c, ci, 'auc', ci.get('auc', {})):
+            lines.append(f'| {name} | {cells} |')
     lines += [
         '',
         'Texture inside the structure (all splits pooled): gradient magnitude and '
