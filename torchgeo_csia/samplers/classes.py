@@ -172,14 +172,13 @@ class ClassShareSampler(GeoSampler):
             ValueError: If *share* is not a range within [0, 1], *stride* is not
                 positive, *cls* is an unknown name, or no patch qualifies.
         """
-        low, high = _check_share(share, stride)
+        self.share = _check_share(share, stride)
         height, width = (size, size) if isinstance(size, int | float) else size
         self.res = dataset.res
         if units == Units.PIXELS:
             height, width = height * self.res[1], width * self.res[0]
         self.size = (height, width)
         self.cls = _class_value(dataset, cls)
-        self.share = (float(low), float(high))
         # the lattice of SceneRandomSampler: pixel corners counted from the lower
         # left of all footprints, so both samplers cut the same pixels
         self.origin = dataset.index.total_bounds[:2]
