@@ -75,6 +75,16 @@ def _hyper_parameters(path: str) -> dict[str, Any] | None:
     return hp
 
 
+def _load_file(
+    model: nn.Module, spec: str, option: str, cls: str | None = None
+) -> None:
+    """Load the file *spec* into *model*; one that does not fit names *option*."""
+    try:
+        model.load_state_dict(inpainter_state(spec, cls))
+    except (RuntimeError, ValueError) as err:
+        raise WeightsSpecError(f'{option} {spec!r}: {err}') from err
+
+
 def load_inpainter(
     spec: str, cls: str, bands: int, device: str, option: str = '--weights'
 ) -> Inpainter:
@@ -116,10 +126,7 @@ def load_inpainter(
             mode=hp.get('mode', 'fill'),
         )
     _check_bands(spec, model.bands, bands, option)
-    try:
-        model.load_state_dict(inpainter_state(spec, cls))
-    except (RuntimeError, ValueError) as err:
-        raise WeightsSpecError(f'{option} {spec!r}: {err}') from err
+    _load_file(model, spec, option, cls)
     model.structure = cls
     return model.to(device).eval()
 
@@ -174,10 +181,7 @@ def load_segmenter(
         tuple(hp.get('decoder_channels', meta['decoder_channels'])),
     )
     _check_bands(spec, hp.get('in_channels', meta['in_chans']), bands, option)
-    try:
-        model.load_state_dict(inpainter_state(spec))
-    except (RuntimeError, ValueError) as err:
-        raise WeightsSpecError(f'{option} {spec!r}: {err}') from err
+    _load_file(model, spec, option)
     return model.to(device).eval()
 
 
