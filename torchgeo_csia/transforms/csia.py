@@ -1615,7 +1615,7 @@ class RandomTransplant(CSIAAugmentationBase):
     def region_labels(self, labels: Tensor, params: dict[str, Tensor]) -> Tensor:
         """The targets' labels as :meth:`draw` marked them.
 
-        A ring so covers only pixels that are background in both patches (with no
+        So a ring covers only pixels that are background in both patches (with no
         slots nothing is drawn, and the slots' own labels serve).
         """
         return params.get('target_labels', labels)
