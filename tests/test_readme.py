@@ -179,6 +179,10 @@ HOW: dict[str, tuple[str, str]] = {
     'python -m torchgeo_csia.experiments.ablation '
     'docs/results/ablation-h200-2026-12-02c': ('run', ''),
     'python -m torchgeo_csia.experiments.ablation '
+    'docs/results/ablation-h200-2026-12-01 docs/results/ablation-h200-2026-12-02 '
+    'docs/results/ablation-h200-2026-12-02b docs/results/ablation-h200-2026-12-03 '
+    'docs/results/ablation-h200-2026-12-03b': ('run', ''),
+    'python -m torchgeo_csia.experiments.ablation '
     'docs/results/ablation-h200-2026-12-02c --curve': ('run', ''),
     'python -m torchgeo_csia.experiments.per_scene --root sending '
     '--weights BASE_SPARCS_PHOTO CSIA_SPARCS_PHOTO': ('run', ''),
