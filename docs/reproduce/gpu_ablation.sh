@@ -10,7 +10,9 @@
 # Writes under $OUT: each run's fit log, its two test tables
 # (test_ROW_sSEED_{val,test}.txt), the metrics in machine-readable form
 # (metrics/ROW_sSEED/{fit,val,test}/metrics.csv, Lightning's CSVLogger; fit's holds
-# the validation IoU of every VAL_EVERY steps, a learning curve), the wall times, and
+# the validation IoU of every VAL_EVERY steps, a learning curve; val's and test's
+# scenes.csv each scene's confusion, for an interval over scenes: the module's
+# --scenes), the wall times, and
 # the weights (fp16 CPU state dict) of the seeds in EXPORT. Then
 #   python -m torchgeo_csia.experiments.ablation $OUT
 # prints the ablation table (per row and class mean +- sd over seeds on val, the

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -16,11 +17,15 @@ from torchgeo_csia.experiments.ablation import (
     Difference,
     ablation_table,
     collect,
+    collect_scenes,
     mean_sd,
     paired_difference,
     parse_curve,
     parse_metrics_csv,
     parse_printed_table,
+    parse_scenes_csv,
+    pooled_iou,
+    scene_bootstrap,
     t_quantile,
 )
 
@@ -237,6 +242,113 @@ def test_main_prints_the_tables(
         ablation.main([str(tmp_path / 'missing')])
 
 
+# ---------------------------------------------------------------- scenes
+def _scene(tp: tuple[int, ...], miss: int = 0) -> np.ndarray:
+    """A confusion with *tp* right per class and *miss* of each class taken as 0."""
+    c = np.diag(np.array(tp, dtype=np.int64))
+    c[1:, 0] += miss
+    return c
+
+
+def test_pooled_iou_by_hand() -> None:
+    # class 0: tp 10, truth 10, predicted 10 + 2 = 12: 10 / 12; class 1: tp 4 of
+    # truth 6 (2 taken as 0), predicted 4: 4 / 6; class 2 absent: NaN, left out
+    c = np.zeros((3, 3), dtype=np.int64)
+    c[0, 0], c[1, 1], c[1, 0] = 10, 4, 2
+    iou = pooled_iou(c)
+    assert iou[:2] == pytest.approx([10 / 12, 4 / 6]) and math.isnan(iou[2])
+    assert iou[3] == pytest.approx((10 / 12 + 4 / 6) / 2)
+
+
+def test_parse_scenes_csv() -> None:
+    text = 'scene,truth,a,b\ns1,a,5,1\ns1,b,0,3\ns2,a,2,0\ns2,b,1,1\n'
+    scenes = parse_scenes_csv(text, classes=('a', 'b'))
+    assert scenes['s1'].tolist() == [[5, 1], [0, 3]]
+    assert scenes['s2'].tolist() == [[2, 0], [1, 1]]
+    with pytest.raises(ValueError, match="no column 'c'"):
+        parse_scenes_csv(text, classes=('a', 'b', 'c'))
+    with pytest.raises(ValueError, match='scene s2 lacks a truth row'):
+        parse_scenes_csv(text.rsplit('s2,b', 1)[0], classes=('a', 'b'))
+
+
+def test_scene_bootstrap_estimate_is_the_pooled_paired_difference() -> None:
+    rng = np.random.default_rng(0)
+    confs = {
+        row: {
+            s: {f'x{n}': rng.integers(0, 50, (4, 4)) for n in range(6)}
+            for s in range(3)
+        }
+        for row in ('a', 'b')
+    }
+    diffs = scene_bootstrap(confs['a'], confs['b'], draws=200)
+    per_seed = {
+        row: {s: pooled_iou(sum(m.values())) for s, m in confs[row].items()}
+        for row in confs
+    }
+    for k, d in enumerate(diffs):
+        seeds = paired_difference(
+            {s: v[k] for s, v in per_seed['a'].items()},
+            {s: v[k] for s, v in per_seed['b'].items()},
+        )
+        assert d.mean == pytest.approx(seeds.mean) and d.n == 3
+        assert d.low <= d.mean <= d.high
+    same = scene_bootstrap(confs['a'], confs['a'], draws=50)
+    assert all((d.mean, d.low, d.high) == (0, 0, 0) for d in same)
+    assert all(d.n == 0 for d in scene_bootstrap(confs['a'], {}, draws=5))
+
+
+def test_one_scene_deciding_widens_the_interval_to_zero() -> None:
+    # the variant beats the reference on one scene of ten, in every seed alike:
+    # over seeds the difference is certain, over scenes it is not
+    base = {
+        s: {f'x{n}': _scene((90, 10, 5, 20), miss=5) for n in range(10)}
+        for s in range(3)
+    }
+    variant = {s: dict(m) for s, m in base.items()}
+    for s in variant:
+        variant[s]['x0'] = _scene((90, 10, 5, 20), miss=0)
+    seeds = paired_difference(
+        {s: pooled_iou(sum(m.values()))[1] for s, m in variant.items()},
+        {s: pooled_iou(sum(m.values()))[1] for s, m in base.items()},
+    )
+    assert seeds.mean > 0 and seeds.low == pytest.approx(seeds.high)
+    shadow = scene_bootstrap(variant, base, draws=2000)[1]
+    assert shadow.mean == pytest.approx(seeds.mean)
+    # about (9/10)^10 = 35 % of the draws leave the scene out: no difference there
+    assert shadow.low == pytest.approx(0, abs=1e-12) and shadow.high > shadow.mean
+
+
+def test_main_prints_the_scene_tables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header = 'scene,truth,' + ','.join(ablation.CLASSES) + '\n'
+    for row, seed, miss in [
+        ('base', 0, 5),
+        ('base', 1, 4),
+        ('csia_all', 0, 2),
+        ('csia_all', 1, 1),
+    ]:
+        lines = [
+            f'x{n},{c},' + ','.join(map(str, r))
+            for n in range(3)
+            for c, r in zip(
+                ablation.CLASSES, _scene((90, 10, 5, 20), miss).tolist(), strict=True
+            )
+        ]
+        _write(
+            tmp_path / f'metrics/{row}_s{seed}/val/scenes.csv',
+            header + '\n'.join(lines) + '\n',
+        )
+    assert ablation.main([str(tmp_path), '--scenes', '--draws', '100']) == 0
+    out = capsys.readouterr().out
+    assert '### val, over scenes and seeds' in out and '### test' not in out
+    (line,) = [x for x in out.splitlines() if x.startswith('| csia_all |')]
+    assert line.startswith('| csia_all | 2 | 3 | ')
+    assert collect_scenes(tmp_path)['csia_all', 1, 'val']['x2'][1, 0] == 1
+    (tmp_path / 'empty').mkdir()
+    assert ablation.main([str(tmp_path / 'empty'), '--scenes']) == 1
+
+
 # ---------------------------------------------------------------- the rows
 def _rows() -> list[Path]:
     return sorted(p for p in ROWS.glob('*.yaml') if p.stem != 'curve')
@@ -408,6 +520,12 @@ def test_script_runs_rows_and_the_table_reads_them(tmp_path: Path) -> None:
     ]
     for metrics in runs.values():
         assert 0 <= metrics['AverageJaccardIndex'] <= 1
+    # each scene's confusion beside the metrics: pooled, the logged IoU
+    scenes = collect_scenes(out)
+    assert sorted(scenes) == sorted(runs)
+    for key, by_scene in scenes.items():
+        pooled = pooled_iou(sum(by_scene.values()))
+        assert pooled[-1] == pytest.approx(runs[key]['AverageJaccardIndex'], abs=1e-6)
     # the printed tables say the same
     printed = parse_printed_table((out / 'test_base_s0_val.txt').read_text())
     assert printed['AverageJaccardIndex'] == pytest.approx(

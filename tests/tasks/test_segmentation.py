@@ -8,6 +8,7 @@ import pytest
 import torch
 import yaml
 from lightning.pytorch import Trainer
+from lightning.pytorch.loggers import CSVLogger
 from PIL import Image
 from torch import Tensor, nn
 from torch.optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau
@@ -253,7 +254,7 @@ def _scene(scene: str) -> tuple[np.ndarray, np.ndarray]:
     return photo.transpose(2, 0, 1) / 255, np.asarray(SPARCS.code_maps['csia'])[codes]
 
 
-def test_test_step_is_a_hand_computation() -> None:
+def test_test_step_is_a_hand_computation(tmp_path: Path) -> None:
     # a pixel-wise model with exact logits (r, g, b, 0.5): its class is the largest
     # channel, or cloud where all are below 0.5; scored on whole scenes in tiles
     task = CSIASegmentation(tile_size=32, tile_overlap=8)
@@ -266,21 +267,28 @@ def test_test_step_is_a_hand_computation() -> None:
     )
     trainer = Trainer(
         accelerator='cpu',
-        logger=False,
+        logger=CSVLogger(tmp_path, name='scores'),
         enable_progress_bar=False,
         enable_model_summary=False,
     )
     (scores,) = trainer.test(task, datamodule=dm)
     assert isinstance(dm.test_dataset, SPARCSScenes)
+    # each scene's confusion, written beside the metrics
+    with open(tmp_path / 'scores' / 'version_0' / 'scenes.csv') as f:
+        written = list(csv.DictReader(f))
+    assert len(written) == 4 * len(dm.test_dataset.scenes)
     confusion = np.zeros((4, 4), dtype=np.int64)
     losses = []
-    for scene in dm.test_dataset.scenes:
+    for s, scene in enumerate(dm.test_dataset.scenes):
         image, truth = _scene(scene)
         logits = np.concatenate([image, np.full_like(image[:1], 0.5)])
         pred = logits.argmax(0)
-        confusion += np.bincount(
-            truth.ravel() * 4 + pred.ravel(), minlength=16
-        ).reshape(4, 4)
+        own = np.bincount(truth.ravel() * 4 + pred.ravel(), minlength=16)
+        rows = written[4 * s : 4 * s + 4]
+        assert [(r['scene'], r['truth']) for r in rows] == [(scene, c) for c in CLASSES]
+        got = [[int(r[c]) for c in CLASSES] for r in rows]
+        assert got == own.reshape(4, 4).tolist()
+        confusion += own.reshape(4, 4)
         logp = logits - np.log(np.exp(logits).sum(0))
         losses.append(-np.take_along_axis(logp, truth[None], 0).mean())
     tp = np.diag(confusion)
@@ -334,6 +342,9 @@ def test_documented_configs_fit_then_test(name: str, tmp_path: Path) -> None:
     )
     with open(tmp_path / 'lightning_logs' / 'version_1' / 'metrics.csv') as f:
         (row,) = list(csv.DictReader(f))
+    # and each scene's confusion beside them
+    with open(tmp_path / 'lightning_logs' / 'version_1' / 'scenes.csv') as f:
+        assert next(csv.reader(f)) == ['scene', 'truth', *CLASSES]
     for cls in CLASSES:
         value = float(row[f'test_ClasswiseJaccardIndex_{cls}'])
         assert math.isnan(value) or 0 <= value <= 1

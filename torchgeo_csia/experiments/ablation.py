@@ -26,6 +26,15 @@ tables of the runs in those folders, paired across them; ``--curve`` prints the
 validation IoU by step of each run's ``metrics/ROW_sSEED/fit/metrics.csv`` (a learning
 curve; a fit resumed over calls has one ``fit/version_N/metrics.csv`` per call) instead.
 
+The t-interval above counts the seeds only: it says how sure the difference is on
+*these* scenes, not on scenes like them. ``--scenes`` prints, from the per-scene
+confusions that :class:`~torchgeo_csia.tasks.CSIASegmentation`'s test writes beside
+the metrics (``metrics/ROW_sSEED/SPLIT/scenes.csv``), the same paired differences
+with a bootstrap interval over scenes and seeds
+(:func:`scene_bootstrap`): each draw takes the split's scenes and the pairs' seeds
+with replacement, pools each seed's confusions over the drawn scenes as ``torchgeo
+test`` does, and averages the difference of the pooled IoU over the drawn seeds.
+
 .. versionadded:: 0.1
 """
 
@@ -40,6 +49,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..constants import CLASSES
 
 #: the metric of each column: per-class IoU and their mean over present classes
@@ -53,6 +64,7 @@ SPLITS = ('val', 'test')
 Key = tuple[str, int, str]
 
 _CSV = re.compile(r'(?P<row>\w+?)_s(?P<seed>\d+)/(?P<split>val|test)/metrics\.csv$')
+_SCENES = re.compile(r'(?P<row>\w+?)_s(?P<seed>\d+)/(?P<split>val|test)/scenes\.csv$')
 _TXT = re.compile(r'test_(?P<row>\w+?)_s(?P<seed>\d+)_(?P<split>val|test)\.txt$')
 # a row of the printed table: rich's (with bars) or plain text
 _CELL = re.compile(r'^[\s│|]*(?P<name>test_\w+)[\s│|]+(?P<value>[-+.\w]+)[\s│|]*$')
@@ -303,6 +315,18 @@ def _diff(d: Difference | None) -> str:
     return f'{_num(d.mean, True)} [{_num(d.low, True)}, {_num(d.high, True)}]'
 
 
+def _head(title: str, legend: str, columns: Sequence[str]) -> list[str]:
+    """A Markdown table's heading, legend and header lines."""
+    return [
+        f'### {title}',
+        '',
+        legend,
+        '',
+        '| ' + ' | '.join(columns) + ' |',
+        '|' + '---|' * len(columns),
+    ]
+
+
 def format_table(
     table: Mapping[str, Mapping[str, Cell]],
     title: str,
@@ -322,15 +346,12 @@ def format_table(
     """
     columns = list(next(iter(table.values()), {}))
     pct = f'{100 * level:g} %'
-    lines = [
-        f'### {title}',
-        '',
+    lines = _head(
+        title,
         f'IoU mean +- sd over seeds (n); below it, the paired difference to '
         f'{reference} (same seeds) with its {pct} t-interval.',
-        '',
-        '| row | n | ' + ' | '.join(columns) + ' |',
-        '|---|---|' + '---|' * len(columns),
-    ]
+        ['row', 'n', *columns],
+    )
     for row, cells in table.items():
         n = max((c.n for c in cells.values()), default=0)
         stats = [f'{_num(c.mean)} +- {_num(c.sd)}' for c in cells.values()]
@@ -450,6 +471,193 @@ def collect(*roots: str | Path) -> dict[Key, dict[str, float]]:
     return runs
 
 
+# ---------------------------------------------------------------- scenes
+def parse_scenes_csv(
+    text: str, classes: Sequence[str] = CLASSES
+) -> dict[str, np.ndarray]:
+    """Each scene's confusion from a ``scenes.csv`` that ``torchgeo test`` wrote.
+
+    Args:
+        text: the file's text: ``scene``, ``truth`` and one column per class.
+        classes: the classes, in the order of the rows and columns returned.
+
+    Returns:
+        ``{scene: K x K}`` int64 counts, rows the labels, columns the prediction.
+
+    Raises:
+        ValueError: If a class's column or row is missing.
+    """
+    out: dict[str, np.ndarray] = {}
+    rows = list(csv.DictReader(text.splitlines()))
+    for record in rows:
+        missing = [c for c in classes if c not in record]
+        if missing:
+            raise ValueError(f'scenes.csv has no column {missing[0]!r}')
+        scene = out.setdefault(
+            record['scene'], np.full((len(classes),) * 2, -1, dtype=np.int64)
+        )
+        if record['truth'] in classes:
+            row = classes.index(record['truth'])
+            scene[row] = [int(record[c]) for c in classes]
+    for name, confmat in out.items():
+        if (confmat < 0).any():
+            raise ValueError(f'scenes.csv: scene {name} lacks a truth row')
+    return out
+
+
+def collect_scenes(*roots: str | Path) -> dict[Key, dict[str, np.ndarray]]:
+    """Every run's per-scene confusions under *roots*, by ``(row, seed, split)``.
+
+    Args:
+        roots: the folders ``gpu_ablation.sh`` wrote.
+
+    Returns:
+        ``{key: {scene: K x K}}`` of the runs whose test wrote ``scenes.csv``.
+
+    Raises:
+        ValueError: If a folder does not exist or two folders hold the same run.
+    """
+    out: dict[Key, dict[str, np.ndarray]] = {}
+    for root in map(Path, roots):
+        if not root.is_dir():
+            raise ValueError(f'no folder {root}')
+        for path in sorted(root.glob('**/scenes.csv')):
+            match = _SCENES.search(path.relative_to(root).as_posix())
+            if not match:
+                continue
+            key = (match['row'], int(match['seed']), match['split'])
+            if key in out:
+                raise ValueError(f'run {key[0]}_s{key[1]} ({key[2]}) twice: {path}')
+            out[key] = parse_scenes_csv(path.read_text())
+    return out
+
+
+def pooled_iou(confmat: np.ndarray) -> np.ndarray:
+    """Per-class IoU of ``... x K x K`` confusions, NaN where the labels lack the class.
+
+    The score ``torchgeo test`` gives (the task's ``PresentClassJaccardIndex``), with
+    the mean over the present classes appended as a last column.
+
+    Args:
+        confmat: counts, rows the labels, columns the prediction.
+
+    Returns:
+        ``... x (K + 1)``: each class's IoU, then their mean.
+    """
+    c = confmat.astype(np.float64)
+    tp = np.diagonal(c, axis1=-2, axis2=-1)
+    truth = c.sum(-1)
+    union = truth + c.sum(-2) - tp
+    iou = np.where(truth > 0, tp / np.maximum(union, 1), np.nan)
+    present = truth > 0
+    mean = np.where(
+        present.any(-1),
+        np.where(present, iou, 0).sum(-1) / np.maximum(present.sum(-1), 1),
+        np.nan,
+    )
+    return np.concatenate([iou, mean[..., None]], axis=-1)
+
+
+def _pairs(
+    variant: Mapping[int, Mapping[str, np.ndarray]],
+    reference: Mapping[int, Mapping[str, np.ndarray]],
+) -> tuple[list[int], list[str]]:
+    """The seeds both rows have, and the scenes every run of those seeds holds."""
+    seeds = sorted(set(variant) & set(reference))
+    runs = [set(m[s]) for s in seeds for m in (variant, reference)]
+    return seeds, sorted(set.intersection(*runs)) if runs else []
+
+
+def scene_bootstrap(
+    variant: Mapping[int, Mapping[str, np.ndarray]],
+    reference: Mapping[int, Mapping[str, np.ndarray]],
+    draws: int = 4000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> list[Difference]:
+    """The paired difference of pooled IoU, with an interval over scenes and seeds.
+
+    1. Pair the seeds both have and the scenes every one of their runs holds.
+    2. The estimate: per seed, the IoU of the confusions pooled over the scenes,
+       ``variant - reference``, averaged over the seeds (what
+       :func:`paired_difference` gives from the logged metrics).
+    3. *draws* times: draw the scenes and the seeds with replacement, pool each drawn
+       seed's confusions over the drawn scenes (a scene drawn twice counts twice),
+       and average its difference over the drawn seeds; a class the drawn scenes
+       lack is left out of that draw.
+    4. The interval: the ``(1 -+ level) / 2`` quantiles of the draws.
+
+    Args:
+        variant: by seed, each scene's ``K x K`` confusion.
+        reference: the same for the reference row (the same seeds: the same
+            initialisation and crops).
+        draws: bootstrap draws.
+        level: the interval's coverage.
+        seed: the draws' random seed.
+
+    Returns:
+        One :class:`Difference` per class and, last, the mean IoU (``n``: the pairs;
+        all NaN without one).
+    """
+    seeds, scenes = _pairs(variant, reference)
+    if not scenes:
+        k = next((len(c) for m in variant.values() for c in m.values()), len(CLASSES))
+        return [Difference(math.nan, math.nan, math.nan, 0)] * (k + 1)
+    a = np.stack([[variant[s][n] for n in scenes] for s in seeds])
+    b = np.stack([[reference[s][n] for n in scenes] for s in seeds])
+    estimate = (pooled_iou(a.sum(1)) - pooled_iou(b.sum(1))).mean(0)
+    rng = np.random.default_rng(seed)
+    n_seeds, n_scenes = len(seeds), len(scenes)
+    w = rng.multinomial(n_scenes, [1 / n_scenes] * n_scenes, size=draws)
+    v = rng.multinomial(n_seeds, [1 / n_seeds] * n_seeds, size=draws)
+    d = pooled_iou(np.einsum('rn,snkl->rskl', w, a)) - pooled_iou(
+        np.einsum('rn,snkl->rskl', w, b)
+    )
+    per_draw = np.einsum('rs,rsk->rk', v, d) / n_seeds
+    q = [50 * (1 - level), 50 * (1 + level)]
+    out = []
+    for k in range(per_draw.shape[1]):
+        finite = per_draw[:, k][np.isfinite(per_draw[:, k])]
+        low, high = np.percentile(finite, q) if len(finite) else (math.nan,) * 2
+        out.append(Difference(float(estimate[k]), float(low), float(high), n_seeds))
+    return out
+
+
+def scene_report(
+    scenes: Mapping[Key, Mapping[str, np.ndarray]],
+    reference: str = 'base',
+    level: float = 0.95,
+    draws: int = 4000,
+) -> str:
+    """Per split, each row's paired difference with its scene-and-seed interval."""
+    columns = [*CLASSES, 'mIoU']
+    pct = f'{100 * level:g} %'
+    parts = []
+    for split in SPLITS:
+        rows = row_order({r for r, _, s in scenes if s == split}, reference)
+        if reference not in rows or len(rows) < 2:
+            continue
+        by_seed = {
+            row: {
+                seed: m for (r, seed, s), m in scenes.items() if r == row and s == split
+            }
+            for row in rows
+        }
+        lines = _head(
+            f'{split}, over scenes and seeds',
+            f'The paired difference to {reference} of the IoU pooled over the scenes, '
+            f'with its {pct} bootstrap interval over scenes and seeds ({draws} draws).',
+            ['row', 'pairs', 'scenes', *columns],
+        )
+        for row in rows[1:]:
+            diffs = scene_bootstrap(by_seed[row], by_seed[reference], draws, level)
+            seeds, names = _pairs(by_seed[row], by_seed[reference])
+            cells = ' | '.join(_diff(d) for d in diffs)
+            lines.append(f'| {row} | {len(seeds)} | {len(names)} | {cells} |')
+        parts.append('\n'.join(lines) + '\n')
+    return '\n'.join(parts) if parts else 'no paired per-scene runs found\n'
+
+
 def report(
     runs: Mapping[Key, Mapping[str, float]],
     reference: str = 'base',
@@ -505,10 +713,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         '--curve', action='store_true', help='print the val IoU by step instead'
     )
+    p.add_argument(
+        '--scenes',
+        action='store_true',
+        help='print the paired differences with intervals over scenes and seeds '
+        '(from the scenes.csv files) instead',
+    )
+    p.add_argument('--draws', type=int, default=4000, help='bootstrap draws (--scenes)')
     args = p.parse_args(argv)
     if args.curve:
         sys.stdout.write(''.join(curves(d) for d in args.dirs))
         return 0
+    if args.scenes:
+        try:
+            scenes = collect_scenes(*args.dirs)
+        except ValueError as e:
+            p.error(str(e))
+        sys.stdout.write(scene_report(scenes, args.reference, args.level, args.draws))
+        return 0 if scenes else 1
     try:
         runs = collect(*args.dirs)
     except ValueError as e:

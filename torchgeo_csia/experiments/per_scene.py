@@ -36,7 +36,7 @@ import torch
 from torch import Tensor, nn
 
 from ..constants import CLASSES, IGNORE_INDEX, NUM_CLASSES, SHADOW
-from ..tasks.segmentation import PresentClassJaccardIndex, sliding_window
+from ..tasks.segmentation import PresentClassJaccardIndex, confusions, sliding_window
 from .networks import load_segmenter
 from .scenes import Scenes, load_scenes
 
@@ -57,9 +57,7 @@ def confusion(logits: Tensor, labels: Tensor) -> Tensor:
     Returns:
         ``K x K`` pixel counts, rows the labels, columns the prediction, int64.
     """
-    metric = _metric()
-    metric.update(logits, labels)
-    return metric.confmat.detach().cpu().long().clone()
+    return confusions(logits, labels, NUM_CLASSES, IGNORE_INDEX)[0].cpu()
 
 
 def scene_iou(confmat: Tensor) -> Tensor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -123,6 +124,32 @@ def sliding_window(
             count[:, y : y + tile, c : c + tile] += 1
         outs.append((out / count)[:, :h, :w])
     return torch.stack(outs)
+
+
+def confusions(
+    logits: Tensor, labels: Tensor, num_classes: int, ignore_index: int | None = None
+) -> Tensor:
+    """Each sample's confusion, counted as the task's IoU metrics count it.
+
+    Args:
+        logits: ``B x K x H x W`` logits, or ``B x H x W`` class indices.
+        labels: ``B x H x W`` labels (or any ``B x ...`` shape); pixels equal to
+            *ignore_index* are left out.
+        num_classes: the number of classes, K.
+        ignore_index: the label of pixels left out, if any.
+
+    Returns:
+        ``B x K x K`` pixel counts, rows the labels, columns the prediction, int64.
+    """
+    pred = logits.argmax(1) if logits.ndim == labels.ndim + 1 else logits
+    k = num_classes
+    sample = torch.arange(labels.shape[0], device=labels.device)
+    sample = sample.view(-1, *[1] * (labels.ndim - 1))
+    index = (sample * k + labels.long()) * k + pred.long()
+    if ignore_index is not None:
+        index = index[labels != ignore_index]
+    counts = torch.bincount(index.flatten(), minlength=labels.shape[0] * k * k)
+    return counts.view(-1, k, k)
 
 
 class CSIASegmentation(SemanticSegmentation):
@@ -425,6 +452,46 @@ class CSIASegmentation(SemanticSegmentation):
         self.test_metrics(y_hat, y)
         loss = self.criterion(y_hat, y)
         self.log('test_loss', loss, batch_size=x.shape[0])
+        self.test_confusions.append(
+            confusions(
+                y_hat, y, self.hparams['num_classes'], self.hparams['ignore_index']
+            )
+        )
+
+    def on_test_epoch_start(self) -> None:
+        """Start this test's per-scene confusions (:attr:`test_confusions`)."""
+        #: each test batch's ``B x K x K`` confusions (:func:`confusions`), in order
+        self.test_confusions: list[Tensor] = []
+
+    def on_test_epoch_end(self) -> None:
+        """Log the test metrics, then write each scene's confusion beside them.
+
+        The split's IoU is pooled over its scenes; a paired comparison of two
+        segmenters over scenes needs each scene's counts. With a logger that has a
+        folder (e.g. ``CSVLogger``), ``scenes.csv`` there holds one row per scene
+        and label class: ``scene`` (the datamodule's ``test_dataset.scenes`` ids
+        where it has them, else the scene's number), ``truth``, and the pixels
+        predicted as each class. One process only: under several, each would see
+        part of the scenes, so nothing is written.
+        """
+        super().on_test_epoch_end()
+        folder = getattr(self.logger, 'log_dir', None)
+        if not self.test_confusions or folder is None or self.trainer.world_size > 1:
+            return
+        counts = torch.cat(self.test_confusions).cpu()
+        datamodule = getattr(self.trainer, 'datamodule', None)
+        dataset = getattr(datamodule, 'test_dataset', None)
+        ids = [str(s) for s in getattr(dataset, 'scenes', [])]
+        if len(ids) != len(counts):
+            ids = [str(i) for i in range(len(counts))]
+        labels = self.hparams['labels'] or [str(i) for i in range(counts.shape[1])]
+        lines = [','.join(['scene', 'truth', *labels])]
+        for scene, confmat in zip(ids, counts.tolist(), strict=True):
+            for label, row in zip(labels, confmat, strict=True):
+                lines.append(','.join([scene, label, *map(str, row)]))
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, 'scenes.csv'), 'w') as f:
+            f.write('\n'.join(lines) + '\n')
 
     def predict_step(
         self, batch: Sample, batch_idx: int, dataloader_idx: int = 0
