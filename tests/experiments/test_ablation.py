@@ -401,12 +401,6 @@ def test_rows_hold_what_they_say() -> None:
     base['data']['init_args']['csia'] = shipped['data']['init_args']['csia']
     assert base == shipped
     all_modes = _modes('csia_all')
-    for name, mode in [
-        ('csia_cloud_shadow', 0),
-        ('csia_shadow_for_clouds', 1),
-        ('csia_snow', 2),
-    ]:
-        assert _modes(name) == [all_modes[mode]]
     assert _modes('base') == []
     # csia_all's painting, labels only where it shows
     seen = [(m, {**a, 'min_change': 0.1}) for m, a in all_modes]
@@ -433,6 +427,13 @@ def test_rows_hold_what_they_say() -> None:
         (m, {**a, **banded} if m in shadows else a)
         for m, a in _modes('csia_all_deep_clouds')
     ]
+    # the single modes: csia_all_clouds_banded's, one at a time
+    for name, mode in [
+        ('csia_cloud_shadow', 0),
+        ('csia_shadow_for_clouds', 1),
+        ('csia_snow', 2),
+    ]:
+        assert _modes(name) == [_modes('csia_all_clouds_banded')[mode]]
     reach = _modes('csia_authors_reach')
     assert [m for m, _ in reach] == [m for m, _ in all_modes]
     assert [a.get('min_free') for _, a in reach] == [1.0, None, 1.0]
