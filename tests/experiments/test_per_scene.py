@@ -47,6 +47,7 @@ def test_a_perfect_predictor_scores_1_and_differs_by_0(scenes: Scenes) -> None:
     assert result['pooled']['a'] == result['pooled']['b']
     assert result['pooled']['a']['shadow'] == 1.0
     assert all(v == 0 for v in result['pooled_diff'].values())
+    assert all(v == [0, 0] for v in result['interval'].values())
 
 
 def test_scene_iou_is_0_for_a_false_alarm_pooled_leaves_it_out() -> None:
@@ -129,4 +130,9 @@ def test_main_prints_tables_and_writes_json(
     diffs = [r['diff']['shadow'] for r in train['scenes']]
     assert diffs == sorted(diffs)
     assert train['pooled']['A']['shadow'] == 0.0
+    # B is better on shadow in every scene: the interval over scenes is above 0,
+    # and holds the pooled difference
+    low, high = train['interval']['shadow']
+    assert 0 < low <= train['pooled_diff']['shadow'] <= high
+    assert '| 95 % over scenes |' in out
     assert f'| {train["scenes"][0]["scene"]} |' in out

@@ -10,7 +10,10 @@ labels, and the difference second minus first. Per split it measures the pooled 
 test`` scores: :func:`pooled_iou`), its difference, and each scene's *influence* on
 that difference: the pooled difference minus the pooled difference without the scene
 (:func:`leave_one_out`). A difference decided by a few scenes shows as a few large
-influences; one spread evenly, as many small ones.
+influences; one spread evenly, as many small ones. Beside it, the pooled
+difference's 95 % bootstrap interval over the split's scenes
+(:func:`~.ablation.scene_bootstrap`): how far another draw of scenes like these could
+move it.
 
 ``python -m torchgeo_csia.experiments.per_scene --root DIR --weights FIRST SECOND``
 prints one Markdown table per split (default ``val`` and ``test``), scenes sorted by
@@ -37,6 +40,7 @@ from torch import Tensor, nn
 
 from ..constants import CLASSES, IGNORE_INDEX, NUM_CLASSES, SHADOW
 from ..tasks.segmentation import PresentClassJaccardIndex, confusions, sliding_window
+from .ablation import scene_bootstrap
 from .networks import load_segmenter
 from .scenes import Scenes, load_scenes
 
@@ -197,7 +201,9 @@ def compare(
         difference, all by class; sorted by shadow difference, NaN last),
         ``pooled`` (IoU of each segmenter by class, with ``mean``), ``pooled_diff``
         and ``leave_one_out`` (per class: the most influential ``scene``, its
-        ``influence`` and the pooled difference ``without`` it).
+        ``influence`` and the pooled difference ``without`` it), ``interval``
+        (per class and ``mean``: the pooled difference's 95 % bootstrap interval
+        over the scenes, :func:`~.ablation.scene_bootstrap`).
     """
     influence = leave_one_out(first, second)
     rows = []
@@ -234,6 +240,11 @@ def compare(
         d = row['diff'][CLASSES[SHADOW]]
         return (math.isnan(d), d)
 
+    # one pair of runs: the interval is over the scenes only
+    interval = scene_bootstrap(
+        {0: {n: c.numpy() for n, c in zip(names, second, strict=True)}},
+        {0: {n: c.numpy() for n, c in zip(names, first, strict=True)}},
+    )
     return {
         'scenes': sorted(rows, key=key),
         'pooled': {
@@ -242,6 +253,10 @@ def compare(
         },
         'pooled_diff': {**_by_class(diff), 'mean': _mean(pooled[1]) - _mean(pooled[0])},
         'leave_one_out': loo,
+        'interval': {
+            c: [d.low, d.high]
+            for c, d in zip((*CLASSES, 'mean'), interval, strict=True)
+        },
     }
 
 
@@ -294,6 +309,11 @@ def table(split: str, result: dict[str, Any], specs: tuple[str, str]) -> str:
     for name, values, sign in [*pooled, ('difference', result['pooled_diff'], True)]:
         cells = ' | '.join(_f(values[c], sign) for c in (*CLASSES, 'mean'))
         lines.append(f'| {name} | {cells} |')
+    cells = ' | '.join(
+        f'[{_f(lo, True)}, {_f(hi, True)}]'
+        for lo, hi in (result['interval'][c] for c in (*CLASSES, 'mean'))
+    )
+    lines.append(f'| 95 % over scenes | {cells} |')
     loo = []
     for c in CLASSES:
         entry = result['leave_one_out'][c]
