@@ -294,6 +294,9 @@ class CSIASegmentation(SemanticSegmentation):
         self.register_buffer(
             'logit_adjustment', adjustment.view(1, -1, 1, 1), persistent=False
         )
+        #: each test batch's ``B x K x K`` confusions (:func:`confusions`), in order;
+        #: emptied when a test starts
+        self.test_confusions: list[Tensor] = []
 
     def configure_models(self) -> None:
         """Build the model (U-Net++ here, the others in TorchGeo)."""
@@ -460,8 +463,7 @@ class CSIASegmentation(SemanticSegmentation):
 
     def on_test_epoch_start(self) -> None:
         """Start this test's per-scene confusions (:attr:`test_confusions`)."""
-        #: each test batch's ``B x K x K`` confusions (:func:`confusions`), in order
-        self.test_confusions: list[Tensor] = []
+        self.test_confusions = []
 
     def on_test_epoch_end(self) -> None:
         """Log the test metrics, then write each scene's confusion beside them.
