@@ -318,6 +318,21 @@ def test_one_scene_deciding_widens_the_interval_to_zero() -> None:
     assert shadow.low == pytest.approx(0, abs=1e-12) and shadow.high > shadow.mean
 
 
+def test_the_interval_spans_seeds_that_disagree() -> None:
+    # every scene alike within a seed, the variant better in seed 0 and worse in
+    # seed 1: drawing scenes changes nothing, drawing seeds does
+    base = {
+        s: {f'x{n}': _scene((90, 10, 5, 20), miss=3) for n in range(4)} for s in (0, 1)
+    }
+    variant = {
+        0: {f'x{n}': _scene((90, 10, 5, 20), miss=0) for n in range(4)},
+        1: {f'x{n}': _scene((90, 10, 5, 20), miss=6) for n in range(4)},
+    }
+    shadow = scene_bootstrap(variant, base, draws=400)[1]
+    assert shadow.low < 0 < shadow.high
+    assert shadow.low < shadow.mean < shadow.high
+
+
 def test_main_prints_the_scene_tables(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

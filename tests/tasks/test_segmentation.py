@@ -12,14 +12,21 @@ from lightning.pytorch.loggers import CSVLogger
 from PIL import Image
 from torch import Tensor, nn
 from torch.optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau
-from torchmetrics.classification import MulticlassJaccardIndex
+from torchmetrics.classification import (
+    MulticlassConfusionMatrix,
+    MulticlassJaccardIndex,
+)
 
 from torchgeo_csia.constants import CLASSES
 from torchgeo_csia.datamodules import SPARCSDataModule
 from torchgeo_csia.datamodules.sparcs import SPARCSScenes
 from torchgeo_csia.datasets import SPARCS
 from torchgeo_csia.tasks import CSIASegmentation
-from torchgeo_csia.tasks.segmentation import PresentClassJaccardIndex, sliding_window
+from torchgeo_csia.tasks.segmentation import (
+    PresentClassJaccardIndex,
+    confusions,
+    sliding_window,
+)
 
 from ..conftest import DATA, HERE
 from ..datamodules.test_sparcs import cli
@@ -252,6 +259,25 @@ def _scene(scene: str) -> tuple[np.ndarray, np.ndarray]:
     photo = np.asarray(Image.open(f'{stem}_photo.png').convert('RGB'))
     codes = np.asarray(Image.open(f'{stem}_mask.png'))
     return photo.transpose(2, 0, 1) / 255, np.asarray(SPARCS.code_maps['csia'])[codes]
+
+
+def test_confusions_are_torchmetrics_per_sample() -> None:
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 4, 8, 8, generator=g)
+    labels = torch.randint(0, 4, (3, 8, 8), generator=g)
+    labels[torch.rand(3, 8, 8, generator=g) < 0.2] = 255
+    got = confusions(logits, labels, 4, 255)
+    assert got.shape == (3, 4, 4) and got.dtype == torch.int64
+    for b in range(3):
+        metric = MulticlassConfusionMatrix(4, ignore_index=255)
+        metric.update(logits[b : b + 1], labels[b : b + 1])
+        assert torch.equal(got[b], metric.compute())
+    # a label out of range would land in a neighbouring sample's cells
+    labels[0, 0, 0] = 4
+    with pytest.raises(ValueError, match=r'every label must be in \[0, 4\)'):
+        confusions(logits, labels, 4, 255)
+    with pytest.raises(ValueError, match='every class index'):
+        confusions(torch.full((1, 2), 5), torch.zeros(1, 2, dtype=torch.long), 4)
 
 
 def test_test_step_is_a_hand_computation(tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ import csv
 import math
 import re
 import sys
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -605,7 +606,9 @@ def scene_bootstrap(
         return [Difference(math.nan, math.nan, math.nan, 0)] * (k + 1)
     a = np.stack([[variant[s][n] for n in scenes] for s in seeds])
     b = np.stack([[reference[s][n] for n in scenes] for s in seeds])
-    estimate = (pooled_iou(a.sum(1)) - pooled_iou(b.sum(1))).mean(0)
+    with np.errstate(invalid='ignore'), warnings.catch_warnings():
+        warnings.simplefilter('ignore', RuntimeWarning)  # a class no seed scores
+        estimate = np.nanmean(pooled_iou(a.sum(1)) - pooled_iou(b.sum(1)), axis=0)
     rng = np.random.default_rng(seed)
     n_seeds, n_scenes = len(seeds), len(scenes)
     w = rng.multinomial(n_scenes, [1 / n_scenes] * n_scenes, size=draws)
@@ -613,7 +616,8 @@ def scene_bootstrap(
     d = pooled_iou(np.einsum('rn,snkl->rskl', w, a)) - pooled_iou(
         np.einsum('rn,snkl->rskl', w, b)
     )
-    per_draw = np.einsum('rs,rsk->rk', v, d) / n_seeds
+    # a seed the draw leaves out must not bring its NaN (0 x NaN is NaN)
+    per_draw = np.einsum('rs,rsk->rk', v, np.where(v[..., None] > 0, d, 0)) / n_seeds
     q = [50 * (1 - level), 50 * (1 + level)]
     out = []
     for k in range(per_draw.shape[1]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -140,15 +141,23 @@ def confusions(
 
     Returns:
         ``B x K x K`` pixel counts, rows the labels, columns the prediction, int64.
+
+    Raises:
+        ValueError: If a label other than *ignore_index*, or a class index, is not
+            in ``[0, K)``.
     """
     pred = logits.argmax(1) if logits.ndim == labels.ndim + 1 else logits
     k = num_classes
-    sample = torch.arange(labels.shape[0], device=labels.device)
-    sample = sample.view(-1, *[1] * (labels.ndim - 1))
-    index = (sample * k + labels.long()) * k + pred.long()
-    if ignore_index is not None:
-        index = index[labels != ignore_index]
-    counts = torch.bincount(index.flatten(), minlength=labels.shape[0] * k * k)
+    keep = labels != ignore_index if ignore_index is not None else labels == labels
+    labels, pred = labels[keep].long(), pred[keep].long()
+    for name, values in (('label', labels), ('class index', pred)):
+        # a value out of range would be counted in a neighbouring sample's cells
+        if values.numel() and not bool(((values >= 0) & (values < k)).all()):
+            raise ValueError(f'every {name} must be in [0, {k}) or ignored')
+    sample = torch.arange(keep.shape[0], device=keep.device)
+    sample = sample.view(-1, *[1] * (keep.ndim - 1)).expand_as(keep)[keep]
+    index = (sample * k + labels) * k + pred
+    counts = torch.bincount(index, minlength=keep.shape[0] * k * k)
     return counts.view(-1, k, k)
 
 
@@ -486,14 +495,15 @@ class CSIASegmentation(SemanticSegmentation):
         ids = [str(s) for s in getattr(dataset, 'scenes', [])]
         if len(ids) != len(counts):
             ids = [str(i) for i in range(len(counts))]
+        self.test_confusions = []  # not kept on the device after the test
         labels = self.hparams['labels'] or [str(i) for i in range(counts.shape[1])]
-        lines = [','.join(['scene', 'truth', *labels])]
-        for scene, confmat in zip(ids, counts.tolist(), strict=True):
-            for label, row in zip(labels, confmat, strict=True):
-                lines.append(','.join([scene, label, *map(str, row)]))
         os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, 'scenes.csv'), 'w') as f:
-            f.write('\n'.join(lines) + '\n')
+        with open(os.path.join(folder, 'scenes.csv'), 'w', newline='') as f:
+            writer = csv.writer(f)
+            writer.writerow(['scene', 'truth', *labels])
+            for scene, confmat in zip(ids, counts.tolist(), strict=True):
+                for label, row in zip(labels, confmat, strict=True):
+                    writer.writerow([scene, label, *row])
 
     def predict_step(
         self, batch: Sample, batch_idx: int, dataloader_idx: int = 0
