@@ -486,16 +486,17 @@ class CSIASegmentation(SemanticSegmentation):
         part of the scenes, so nothing is written.
         """
         super().on_test_epoch_end()
+        # not kept on the device after the test
+        batches, self.test_confusions = self.test_confusions, []
         folder = getattr(self.logger, 'log_dir', None)
-        if not self.test_confusions or folder is None or self.trainer.world_size > 1:
+        if not batches or folder is None or self.trainer.world_size > 1:
             return
-        counts = torch.cat(self.test_confusions).cpu()
+        counts = torch.cat(batches).cpu()
         datamodule = getattr(self.trainer, 'datamodule', None)
         dataset = getattr(datamodule, 'test_dataset', None)
         ids = [str(s) for s in getattr(dataset, 'scenes', [])]
         if len(ids) != len(counts):
             ids = [str(i) for i in range(len(counts))]
-        self.test_confusions = []  # not kept on the device after the test
         labels = self.hparams['labels'] or [str(i) for i in range(counts.shape[1])]
         os.makedirs(folder, exist_ok=True)
         with open(os.path.join(folder, 'scenes.csv'), 'w', newline='') as f:
