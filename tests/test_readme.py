@@ -184,6 +184,8 @@ HOW: dict[str, tuple[str, str]] = {
     'docs/results/ablation-h200-2026-12-03b': ('run', ''),
     'python -m torchgeo_csia.experiments.ablation '
     'docs/results/ablation-h200-2026-12-02c --curve': ('run', ''),
+    'python -m torchgeo_csia.experiments.ablation '
+    'docs/results/curve-h200-2026-12-03 --curve': ('run', ''),
     'python -m torchgeo_csia.experiments.per_scene --root sending '
     '--weights BASE_SPARCS_PHOTO CSIA_SPARCS_PHOTO': ('run', ''),
     'python -m torchgeo_csia.experiments.prior --root sending --batches 16 '
