@@ -183,6 +183,13 @@ HOW: dict[str, tuple[str, str]] = {
     'docs/results/ablation-h200-2026-12-02b docs/results/ablation-h200-2026-12-03 '
     'docs/results/ablation-h200-2026-12-03b': ('run', ''),
     'python -m torchgeo_csia.experiments.ablation '
+    'docs/results/ablation-h200-2026-12-01 docs/results/ablation-h200-2026-12-02 '
+    'docs/results/ablation-h200-2026-12-02b docs/results/ablation-h200-2026-12-03 '
+    'docs/results/ablation-h200-2026-12-03b docs/results/ablation-h200-2026-12-03c': (
+        'run',
+        '',
+    ),
+    'python -m torchgeo_csia.experiments.ablation '
     'docs/results/ablation-h200-2026-12-02c --curve': ('run', ''),
     'python -m torchgeo_csia.experiments.ablation '
     'docs/results/curve-h200-2026-12-03 --curve': ('run', ''),
