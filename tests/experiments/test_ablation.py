@@ -360,6 +360,22 @@ def test_main_prints_the_scene_tables(
     (line,) = [x for x in out.splitlines() if x.startswith('| csia_all |')]
     assert line.startswith('| csia_all | 2 | 3 | ')
     assert collect_scenes(tmp_path)['csia_all', 1, 'val']['x2'][1, 0] == 1
+    # with test scenes too, a third table pools each run's val and test scenes
+    for row, seed in [('base', 0), ('base', 1), ('csia_all', 0)]:
+        _write(
+            tmp_path / f'metrics/{row}_s{seed}/test/scenes.csv',
+            header + '\n'.join(lines).replace('x', 't') + '\n',
+        )
+    assert ablation.main([str(tmp_path), '--scenes', '--draws', '100']) == 0
+    out = capsys.readouterr().out
+    assert '### test, over scenes and seeds' in out
+    pooled = out.split('### val + test, over scenes and seeds')[1]
+    (line,) = [x for x in pooled.splitlines() if x.startswith('| csia_all |')]
+    assert line.startswith('| csia_all | 1 | 6 | ')  # seed 1 lacks test
+    scenes = collect_scenes(tmp_path)
+    scenes['base', 0, 'test'] = scenes['base', 0, 'val']
+    with pytest.raises(ValueError, match=r'base_s0: val and test share'):
+        ablation.split_scenes(scenes, ablation.POOLED)
     (tmp_path / 'empty').mkdir()
     assert ablation.main([str(tmp_path / 'empty'), '--scenes']) == 1
 
