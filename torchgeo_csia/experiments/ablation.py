@@ -49,7 +49,7 @@ import math
 import re
 import sys
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,8 +70,9 @@ POOLED = 'val + test'
 #: a run: (row, seed, split)
 Key = tuple[str, int, str]
 
-_CSV = re.compile(r'(?P<row>\w+?)_s(?P<seed>\d+)/(?P<split>val|test)/metrics\.csv$')
-_SCENES = re.compile(r'(?P<row>\w+?)_s(?P<seed>\d+)/(?P<split>val|test)/scenes\.csv$')
+_RUN = r'(?P<row>\w+?)_s(?P<seed>\d+)/(?P<split>val|test)/'
+_CSV = re.compile(_RUN + r'metrics\.csv$')
+_SCENES = re.compile(_RUN + r'scenes\.csv$')
 _TXT = re.compile(r'test_(?P<row>\w+?)_s(?P<seed>\d+)_(?P<split>val|test)\.txt$')
 # a row of the printed table: rich's (with bars) or plain text
 _CELL = re.compile(r'^[\s│|]*(?P<name>test_\w+)[\s│|]+(?P<value>[-+.\w]+)[\s│|]*$')
@@ -432,6 +433,22 @@ def parse_curve(text: str, prefix: str = 'val_') -> dict[int, dict[str, float]]:
     return out
 
 
+def _run_files(
+    root: Path, pattern: str, regex: re.Pattern[str]
+) -> Iterator[tuple[Key, Path]]:
+    """The files under *root* matching *pattern* whose path names a run, with its key.
+
+    Raises:
+        ValueError: If *root* is not a folder.
+    """
+    if not root.is_dir():
+        raise ValueError(f'no folder {root}')
+    for path in sorted(root.glob(pattern)):
+        match = regex.search(path.relative_to(root).as_posix())
+        if match:
+            yield (match['row'], int(match['seed']), match['split']), path
+
+
 def collect(*roots: str | Path) -> dict[Key, dict[str, float]]:
     """Every run's test metrics under *roots*, by ``(row, seed, split)``.
 
@@ -452,18 +469,12 @@ def collect(*roots: str | Path) -> dict[Key, dict[str, float]]:
     runs: dict[Key, dict[str, float]] = {}
     where: dict[Key, Path] = {}
     for root in map(Path, roots):
-        if not root.is_dir():
-            raise ValueError(f'no folder {root}')
         found: dict[Key, dict[str, float]] = {}
         for pattern, regex, parse in (
             ('**/metrics.csv', _CSV, parse_metrics_csv),
             ('**/test_*.txt', _TXT, parse_printed_table),
         ):
-            for path in sorted(root.glob(pattern)):
-                match = regex.search(path.relative_to(root).as_posix())
-                if not match:
-                    continue
-                key = (match['row'], int(match['seed']), match['split'])
+            for key, path in _run_files(root, pattern, regex):
                 metrics = parse(path.read_text(errors='replace'))
                 if metrics and key not in found:
                     found[key] = metrics
@@ -526,13 +537,7 @@ def collect_scenes(*roots: str | Path) -> dict[Key, dict[str, np.ndarray]]:
     """
     out: dict[Key, dict[str, np.ndarray]] = {}
     for root in map(Path, roots):
-        if not root.is_dir():
-            raise ValueError(f'no folder {root}')
-        for path in sorted(root.glob('**/scenes.csv')):
-            match = _SCENES.search(path.relative_to(root).as_posix())
-            if not match:
-                continue
-            key = (match['row'], int(match['seed']), match['split'])
+        for key, path in _run_files(root, '**/scenes.csv', _SCENES):
             if key in out:
                 raise ValueError(f'run {key[0]}_s{key[1]} ({key[2]}) twice: {path}')
             out[key] = parse_scenes_csv(path.read_text())
