@@ -7,7 +7,8 @@ the public transforms at the shipped setting of ``docs/configs/sparcs_csia.yaml`
 autocast on the inpainters), each
 mode alone and the three modes chained as the datamodule chains them (one
 ``AugmentationSequential`` each); the same stack at 10 bands (same architecture,
-untrained); a bf16 training step of the shipped segmenter and of a U-Net++
+untrained) and with cheaper untrained inpainters (:data:`CANDIDATES`, timed before
+any is trained); a bf16 training step of the shipped segmenter and of a U-Net++
 resnet34; the authors' per-sample pattern with the same networks; and Kornia's
 ``RandomPlasmaShadow`` and ``RandomTransplantation`` as peers. Each row has its
 median time, its peak device memory and its host synchronisations per call
@@ -43,6 +44,16 @@ from ..transforms.structures import paste
 SHIPPED = {'p': 0.5, 'min_free': 0.25}
 #: and the inpainters' autocast there (the trainer's precision does not reach them)
 SHIPPED_AUTOCAST = torch.bfloat16
+#: cheaper inpainters to weigh before any is trained (issue 15: a decoder no wider than
+#: it needs): what each changes in the shipped architecture; timed untrained
+CANDIDATES: dict[str, dict[str, Any]] = {
+    'U-Net++, decoder (64, 32, 16, 8, 8)': {'decoder_channels': (64, 32, 16, 8, 8)},
+    'U-Net, decoder (128, 64, 32, 16, 16)': {'arch': 'Unet'},
+    'U-Net, decoder (64, 32, 16, 16, 8)': {
+        'arch': 'Unet',
+        'decoder_channels': (64, 32, 16, 16, 8),
+    },
+}
 
 
 @dataclass
@@ -110,7 +121,10 @@ def _measure(
     peak = 0.0
     if dev.type == 'cuda':
         peak = (torch.cuda.max_memory_allocated(dev) - base) / 2**20
-    return Row(what, batch, seconds, peak, _syncs(fn, dev))
+    row = Row(what, batch, seconds, peak, _syncs(fn, dev))
+    # each row as it is timed: a run cut short keeps what it measured
+    print(f'{what}, batch {batch}: {seconds * 1000:.1f} ms', flush=True)
+    return row
 
 
 def mixed_batch(
@@ -181,6 +195,36 @@ def _modes(
         t.RandomShadowForClouds(nets['shadow'], p=SHIPPED['p'], autocast=autocast),
         t.RandomSnow(nets['snow'], source=bank, autocast=autocast, **SHIPPED),
     ]
+
+
+def untrained(
+    metas: Mapping[str, Mapping[str, Any]], bands: int, **changes: Any
+) -> dict[str, Inpainter]:
+    """Untrained inpainters of the architectures the weights cards name, *changes* made.
+
+    Args:
+        metas: each inpainter's card (``encoder``, ``decoder_channels``, ``margin``,
+            ``mode``), by name.
+        bands: image bands.
+        changes: keyword arguments of :func:`~torchgeo_csia.models.inpainter.inpainter`
+            that replace the card's.
+
+    Returns:
+        The networks, by the same names.
+    """
+    return {
+        k: inpainter(
+            bands,
+            **{
+                'encoder': m['encoder'],
+                'decoder_channels': tuple(m['decoder_channels']),
+                'margin': m['margin'],
+                'mode': m['mode'],
+            }
+            | changes,
+        )
+        for k, m in metas.items()
+    }
 
 
 def _copies(nets: Mapping[str, nn.Module]) -> dict[str, nn.Module]:
@@ -317,16 +361,13 @@ def run(
         'snow': load_inpainter(CSIAInpainter_Weights.SNOW_SPARCS_PHOTO),
     }
     shipped = {k: v.to(dev) for k, v in shipped.items()}
-    meta = CSIAInpainter_Weights.CLOUD_SPARCS_PHOTO.meta
-    ten = {
-        k: inpainter(
-            10,
-            encoder=meta['encoder'],
-            decoder_channels=meta['decoder_channels'],
-            margin=meta['margin'],
-        ).to(dev)
-        for k in shipped
+    metas = {
+        'cloud': CSIAInpainter_Weights.CLOUD_SPARCS_PHOTO.meta,
+        'shadow': CSIAInpainter_Weights.SHADOW_SPARCS_PHOTO.meta,
+        'snow': CSIAInpainter_Weights.SNOW_SPARCS_PHOTO.meta,
     }
+    meta = metas['cloud']
+    ten = {k: v.to(dev) for k, v in untrained(metas, 10).items()}
     bank = sparcs_bank()
     seg_meta = CSIASegmenter_Weights.BASE_SPARCS_PHOTO.meta
     rows: list[Row] = []
@@ -371,6 +412,18 @@ def run(
                     repeat,
                 )
             )
+            for name, changes in CANDIDATES.items():
+                made = untrained(metas, 3, **changes)
+                cheap = {k: v.to(dev) for k, v in made.items()}
+                rows.append(
+                    _measure(
+                        f'three modes, {name} (untrained)',
+                        b,
+                        _stack(_modes(pkg, cheap, bank, SHIPPED_AUTOCAST), batch),
+                        dev,
+                        repeat,
+                    )
+                )
         if baseline is not None:
             old = importlib.import_module(baseline)
             importlib.import_module(f'{baseline}.transforms')
