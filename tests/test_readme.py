@@ -195,6 +195,14 @@ HOW: dict[str, tuple[str, str]] = {
     'docs/results/ablation-h200-2026-12-03b docs/results/ablation-h200-2026-12-03c '
     'docs/results/ablation-h200-2026-12-03d': ('run', ''),
     'python -m torchgeo_csia.experiments.ablation '
+    'docs/results/ablation-h200-2026-12-01 docs/results/ablation-h200-2026-12-02 '
+    'docs/results/ablation-h200-2026-12-02b docs/results/ablation-h200-2026-12-03 '
+    'docs/results/ablation-h200-2026-12-03b docs/results/ablation-h200-2026-12-03c '
+    'docs/results/ablation-h200-2026-12-03d docs/results/ablation-h200-2026-12-04': (
+        'run',
+        '',
+    ),
+    'python -m torchgeo_csia.experiments.ablation '
     'docs/results/ablation-h200-2026-12-02c --curve': ('run', ''),
     'python -m torchgeo_csia.experiments.ablation '
     'docs/results/curve-h200-2026-12-03 --curve': ('run', ''),
