@@ -203,3 +203,45 @@ def test_density_may_vary_across_the_image() -> None:
     assert torch.equal(
         thicken(torch.tensor([0.5]), torch.tensor([2.0])), torch.tensor([0.75])
     )
+
+
+# -------------------------------------------------------------- scale
+def test_scale_runs_the_network_smaller_and_composites_at_full_resolution() -> None:
+    torch.manual_seed(0)
+    net = inpainter(3, mode='over', **SMALL).eval()  # type: ignore[arg-type]
+    seen: list[Tensor] = []
+    net.net.register_forward_hook(lambda m, args, out: seen.append(args[0]))
+    image, hole = torch.rand(2, 3, 64, 64), square(2, 64, 9, 40)
+    with torch.no_grad():
+        full, half = net(image, hole), net(image, hole, scale=2)
+        odd = net(image[..., :63, :63], hole[:, :63, :63], scale=2)
+    assert seen[0].shape[-2:] == (64, 64) and seen[1].shape[-2:] == (32, 32)
+    # the hole max-pooled: a half-resolution pixel is hole where any of its 4 is
+    low_hole = seen[1][:, 3]
+    assert torch.equal(low_hole.bool(), hole.view(2, 32, 2, 32, 2).any(4).any(2))
+    assert half.shape == full.shape and odd.shape == (2, 3, 63, 63)
+    assert not torch.equal(half, full)
+    assert torch.equal(net(image, hole, scale=1), full)
+
+
+def test_scale_keeps_the_ground_under_a_smooth_opacity() -> None:
+    # a constant opacity and radiance upsample to themselves: the composite at half
+    # resolution is the full one, the ground's texture kept to the pixel
+    image, hole = torch.rand(2, 3, 32, 32), square(2, 32, 8, 24)
+    net = constant(3, 0.5, 0.1)
+    torch.testing.assert_close(net(image, hole, scale=2), net(image, hole))
+    torch.testing.assert_close(net(image, hole, scale=4), 0.5 * image + 0.05)
+
+
+@pytest.mark.parametrize('scale', [0, -1, 1.5])
+def test_scale_must_be_a_positive_integer(scale: int) -> None:
+    with pytest.raises(ValueError, match='scale must be an integer >= 1'):
+        constant(3, 0.2, 0.9)(
+            torch.rand(1, 3, 32, 32), square(1, 32, 8, 24), scale=scale
+        )
+
+
+def test_scale_is_for_the_over_mode() -> None:
+    net = Inpainter(nn.Conv2d(4, 3, 1), 3)
+    with pytest.raises(ValueError, match="1 unless mode is 'over'"):
+        net(torch.rand(1, 3, 32, 32), square(1, 32, 8, 24), scale=2)

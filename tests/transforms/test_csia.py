@@ -1044,3 +1044,59 @@ def test_cuda_lumpy_clouds_draw_without_waiting() -> None:
         aug(image, mask)
     finally:
         torch.cuda.set_sync_debug_mode('default')
+
+
+# -- shadow_scale: the shadow network at a lower resolution ---------------------------
+def _varying_over(margin: int = 0) -> Inpainter:
+    """An 'over' inpainter whose opacity and radiance follow its input."""
+    torch.manual_seed(1)
+    return Inpainter(nn.Conv2d(4, 6, 3, padding=1), 3, margin=margin, mode='over')
+
+
+def test_shadow_scale_changes_the_shadow_pixels_only() -> None:
+    image, mask = _ground_batch()
+
+    def build(scale: float) -> RandomCloudShadow:
+        return RandomCloudShadow(
+            _over(0.2, 0.95),
+            _varying_over(margin=1),
+            p=1.0,
+            shadow_mode='random',
+            shadow_scale=int(scale),
+        )
+
+    (plain_image, plain_mask), (half_image, half_mask), params = _replay(
+        build, 2.0, image, mask
+    )
+    assert torch.equal(half_mask, plain_mask)  # the same structures, the same labels
+    order = params['classes'].tolist()
+    shadow, cloud = (params['paint'][order.index(c)] for c in (1, 3))
+    only, painted = torch.zeros(2, 2, 64, 64, dtype=torch.bool)
+    only[params['indices']] = shadow & ~cloud
+    painted[params['indices']] = shadow  # the cloud painted over it sees it too
+    assert only.any()
+    only_px, painted_px = (w[:, None].expand_as(image) for w in (only, painted))
+    assert not torch.equal(half_image[only_px], plain_image[only_px])
+    assert torch.equal(half_image[~painted_px], plain_image[~painted_px])
+
+
+@pytest.mark.parametrize(
+    'build',
+    [
+        lambda s: RandomCloudShadow(tiny(3), tiny(3), shadow_scale=s),
+        lambda s: RandomShadowForClouds(tiny(3), shadow_scale=s),
+    ],
+    ids=['cloud_shadow', 'shadow_for_clouds'],
+)
+@pytest.mark.parametrize('scale', [0, 2])
+def test_shadow_scale_needs_an_over_network(
+    build: Callable[[int], object], scale: int
+) -> None:
+    # 0 is out of range; 2 needs a network painting over the ground (tiny fills)
+    with pytest.raises(ValueError, match='shadow_scale'):
+        build(scale)
+
+
+def test_shadow_scale_for_clouds_is_kept() -> None:
+    aug = RandomShadowForClouds(_varying_over(), shadow_scale=2)
+    assert aug.shadow_scale == 2 and RandomSnow(tiny(3)).shadow_scale == 1

@@ -582,6 +582,7 @@ def as_painter(
     shadow_depth: float | Sequence[float] = 1.0,
     cloud_density: float | Sequence[float] = 1.0,
     cloud_texture: float = 0.0,
+    shadow_scale: int = 1,
 ) -> list[tuple[PaintFunction, tuple[str, ...]]]:
     """Paint functions for the structures asked for, and which each one serves.
 
@@ -616,6 +617,8 @@ def as_painter(
             that does not paint over the ground.
         cloud_texture: the ``cloud_texture`` of that mode (how far the density
             varies across the cloud; 0: nowhere), under the same rule.
+        shadow_scale: the ``shadow_scale`` of that mode (the shadow network run at
+            ``1 / shadow_scale`` of the resolution; 1: full), under the same rule.
 
     Returns:
         ``(paint, classes)`` pairs: each paint function runs on its own patches and
@@ -642,6 +645,7 @@ def as_painter(
     # the settings of the CSIA modes that are not their neutral values
     changed = [n for n, v in given.items() if any(x != 1 for x in v)]
     changed += ['cloud_texture'] if cloud_texture != 0 else []
+    changed += ['shadow_scale'] if shadow_scale != 1 else []
 
     def own(paint: PaintFunction) -> list[tuple[PaintFunction, tuple[str, ...]]]:
         if changed:
@@ -692,6 +696,7 @@ def as_painter(
             shadow_depth=shadow_depth,
             cloud_density=cloud_density,
             cloud_texture=cloud_texture,
+            shadow_scale=shadow_scale,
         )
         out.append((_module_painter(aug), cs))
     if 'snow' in wanted:
@@ -1065,6 +1070,7 @@ def two_sample_test(
     shadow_depth: float | Sequence[float] = 1.0,
     cloud_density: float | Sequence[float] = 1.0,
     cloud_texture: float = 0.0,
+    shadow_scale: int = 1,
 ) -> dict[str, Any]:
     """Two-sample classifier test of painted structures against real ones.
 
@@ -1108,6 +1114,8 @@ def two_sample_test(
             network paints it).
         cloud_texture: how far that density varies across the cloud
             (:func:`as_painter`; 0: nowhere).
+        shadow_scale: the shadow network's resolution factor (:func:`as_painter`;
+            1: full resolution).
 
     Returns:
         ``config``, ``painter`` (its description), ``seconds``, ``classes`` (per
@@ -1136,7 +1144,9 @@ def two_sample_test(
     say = log or (lambda _: None)
     start = time.perf_counter()
     dev = torch.device(device)
-    modes = as_painter(painter, classes, shadow_depth, cloud_density, cloud_texture)
+    modes = as_painter(
+        painter, classes, shadow_depth, cloud_density, cloud_texture, shadow_scale
+    )
     wanted = [c for c in STRUCTURES if c in classes]
     scenes = load_scenes(root, [*train_splits, *score_splits])
     roles = {'train': tuple(train_splits), 'score': tuple(score_splits)}
@@ -1261,6 +1271,7 @@ def two_sample_test(
             'shadow_depth': shadow_depth,
             'cloud_density': cloud_density,
             'cloud_texture': cloud_texture,
+            'shadow_scale': shadow_scale,
         },
         'painter': _describe(painter),
         'classes': result_classes,
@@ -1386,6 +1397,7 @@ def format_table(result: dict[str, Any]) -> str:
             ('shadow_depth', 'shadow depth', 1.0),
             ('cloud_density', 'cloud density', 1.0),
             ('cloud_texture', 'cloud texture', 0.0),
+            ('shadow_scale', 'shadow scale', 1),
         )
         if cfg.get(key, plain) != plain
     ]
@@ -1577,6 +1589,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="how far the log of the cloud's density varies across it with a "
         'plasma fractal (0: nowhere)',
     )
+    p.add_argument(
+        '--shadow-scale',
+        type=int,
+        default=1,
+        help='run the shadow network at 1 / this of the resolution, its opacity '
+        'and radiance upsampled over the ground (1: full resolution)',
+    )
     p.add_argument('--json', default=None, help='also write the numbers here')
     p.add_argument('--no-figure', action='store_true')
     p.add_argument(
@@ -1621,6 +1640,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         shadow_depth=one_or_per_band(args.shadow_depth),
         cloud_density=one_or_per_band(args.cloud_density),
         cloud_texture=args.cloud_texture,
+        shadow_scale=args.shadow_scale,
     )
     out = Path(args.out)
     command = 'python -m torchgeo_csia.experiments.two_sample ' + shlex.join(

@@ -309,6 +309,10 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
     #: (:func:`~torchgeo_csia.models.inpainter.thicken`; 1: as the network paints
     #: it); set by the modes that paint clouds
     cloud_density: float | tuple[float, ...] = 1.0
+    #: the resolution factor the shadow network runs at (1: full; 2: half, its
+    #: opacity and radiance upsampled over the full-resolution ground); set by the
+    #: modes that paint shadows
+    shadow_scale: int = 1
 
     def density(self, device: torch.device) -> float | Tensor:
         """The cloud network's density on *device* (1: as the network paints)."""
@@ -613,10 +617,11 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
         image: Tensor,
         hole: Tensor,
         density: float | Tensor = 1.0,
+        scale: int = 1,
     ) -> Tensor:
         """The network's fill for *image*, in inference mode, batched.
 
-        *density* goes to the network (:meth:`Inpainter.forward`).
+        *density* and *scale* go to the network (:meth:`Inpainter.forward`).
 
         On CUDA the network runs channels-last and, with :attr:`cuda_graphs`, as a
         CUDA graph captured once per input shape (the shapes are fixed per batch
@@ -639,15 +644,16 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
                 last,
                 # a density map is an input of the graph, a number part of it
                 density if isinstance(density, float) else tuple(density.shape),
+                scale,
             )
             if key not in self._graphs:
                 self._graphs[key] = _GraphedFill(
-                    net, image, hole, self.autocast, last, density
+                    net, image, hole, self.autocast, last, density, scale
                 )
             fill = self._graphs[key](image, hole, density)
         else:
             with torch.inference_mode():
-                fill = _forward(net, image, hole, self.autocast, last, density)
+                fill = _forward(net, image, hole, self.autocast, last, density, scale)
         # a normal tensor again, so the batch can feed a training step's autograd
         out: Tensor = fill.clone().to(image.dtype)
         return out
@@ -662,7 +668,8 @@ class CSIAAugmentationBase(K.RandomTransplantation):  # type: ignore[misc]
         density: float | Tensor = 1.0
         if cls == CLOUD:  # a drawn density map (cloud_texture), else the number
             density = params.get('cloud_density', self.density(image.device))
-        pred = self._run(net, image, hole, density)
+        scale = self.shadow_scale if cls == SHADOW else 1
+        pred = self._run(net, image, hole, density, scale)
         if cls == SHADOW:  # deepen returns pred itself at depth 1
             pred = deepen(image, pred, self.per_band(self.shadow_depth, image.device))
         return paste(image, pred, hole, low, high)
@@ -719,16 +726,17 @@ def _forward(
     autocast: torch.dtype | None,
     channels_last: bool = False,
     density: float | Tensor = 1.0,
+    scale: int = 1,
 ) -> Tensor:
-    """One forward pass of *net* under *autocast* (*density*: its opacity's)."""
+    """One forward pass of *net* under *autocast* (*density*, *scale*: its own)."""
     x = image.contiguous(memory_format=torch.channels_last) if channels_last else image
     # on the CPU, bf16 autocast made the shipped inpainters many times slower than fp32
     if autocast is None or image.device.type == 'cpu':
-        out: Tensor = net(x, hole, density=density)
+        out: Tensor = net(x, hole, density=density, scale=scale)
         return out
     # no weight-cast cache: a CUDA graph must not keep casts the cache frees
     with torch.autocast(image.device.type, dtype=autocast, cache_enabled=False):
-        out = net(x, hole, density=density)
+        out = net(x, hole, density=density, scale=scale)
     return out
 
 
@@ -747,6 +755,7 @@ class _GraphedFill:
         autocast: torch.dtype | None,
         channels_last: bool,
         density: float | Tensor = 1.0,
+        scale: int = 1,
     ) -> None:
         self.image, self.hole = image.clone(), hole.clone()
         self.density = density.clone() if isinstance(density, Tensor) else density
@@ -755,13 +764,25 @@ class _GraphedFill:
         with torch.inference_mode(), torch.cuda.stream(stream):
             for _ in range(3):  # cuDNN picks its algorithms before the capture
                 _forward(
-                    net, self.image, self.hole, autocast, channels_last, self.density
+                    net,
+                    self.image,
+                    self.hole,
+                    autocast,
+                    channels_last,
+                    self.density,
+                    scale,
                 )
         torch.cuda.current_stream(image.device).wait_stream(stream)
         self.graph = torch.cuda.CUDAGraph()
         with torch.inference_mode(), torch.cuda.graph(self.graph):
             self.out = _forward(
-                net, self.image, self.hole, autocast, channels_last, self.density
+                net,
+                self.image,
+                self.hole,
+                autocast,
+                channels_last,
+                self.density,
+                scale,
             )
 
     def __call__(
@@ -841,6 +862,7 @@ class _ShadowGeometry:
     shift: tuple[float, float]
     pixel_size: float
     shadow_depth: float | tuple[float, ...]
+    shadow_scale: int
 
     def set_geometry(
         self,
@@ -850,6 +872,7 @@ class _ShadowGeometry:
         shift: tuple[float, float],
         pixel_size: float,
         shadow_depth: float | Sequence[float],
+        shadow_scale: int = 1,
     ) -> None:
         """Check and keep the shadow settings (per band: the shadow network's)."""
         CSIA_CHECK(
@@ -860,6 +883,18 @@ class _ShadowGeometry:
         self.shadow_mode = shadow_mode
         bands = _bands(self.nets[str(SHADOW)])
         self.shadow_depth = _check_per_band('shadow_depth', shadow_depth, bands)
+        mode = getattr(self.nets[str(SHADOW)], 'mode', 'fill')
+        CSIA_CHECK(
+            isinstance(shadow_scale, int)
+            and shadow_scale >= 1
+            and (shadow_scale == 1 or mode == 'over'),
+            lambda: (
+                f'shadow_scale must be an integer >= 1, and 1 unless the shadow '
+                f"network paints over the ground (mode 'over'); got {shadow_scale!r} "
+                f'for a network of mode {mode!r}'
+            ),
+        )
+        self.shadow_scale = shadow_scale
         self.cloud_height = _check_span('cloud_height', cloud_height)
         self.shift = _check_span('shift', shift)
         self.pixel_size = pixel_size
@@ -988,6 +1023,12 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
             *cloud_density* 2 gives the shipped inpainter's clouds the mean
             brightness gradient of real SPARCS clouds (0.030 against 0.032 between
             neighbouring pixels; 8 label-free patches of 6 train scenes).
+        shadow_scale: run the shadow network at ``1 / shadow_scale`` of the
+            patch's resolution, its opacity and radiance upsampled over the
+            full-resolution ground (a network that paints over the ground only;
+            :meth:`~torchgeo_csia.models.Inpainter.forward`): about
+            ``1 / shadow_scale ** 2`` of its arithmetic, with the ground's texture
+            kept under the shadow; 1 (the default): full resolution.
 
     Raises:
         ValueError: If an argument is out of its range, *allowed* names cloud or
@@ -1041,6 +1082,7 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
         cloud_density: float | Sequence[float] = 1.0,
         cloud_texture: float = 0.0,
         cloud_roughness: float = 0.75,
+        shadow_scale: int = 1,
     ) -> None:
         """Initialize the augmentation."""
         super().__init__(
@@ -1066,6 +1108,7 @@ class RandomCloudShadow(_ShadowGeometry, CSIAAugmentationBase):
             shift,
             pixel_size,
             shadow_depth,
+            shadow_scale,
         )
         self.cloud_density = _check_per_band(
             'cloud_density', cloud_density, _bands(self.nets[str(CLOUD)])
@@ -1305,6 +1348,8 @@ class RandomShadowForClouds(_ShadowGeometry, _Shifted):
         shadow_depth: the power, > 0, the shadow fill's gain over the ground is
             raised to, one number or one per band, as in :class:`RandomCloudShadow`
             (1, the default: as the network paints it).
+        shadow_scale: the shadow network's resolution factor, as in
+            :class:`RandomCloudShadow` (1, the default: full resolution).
 
     Raises:
         ValueError: If an argument is out of its range, *shadow_mode* is unknown,
@@ -1347,6 +1392,7 @@ class RandomShadowForClouds(_ShadowGeometry, _Shifted):
         cuda_graphs: bool = True,
         min_change: float = 0.0,
         shadow_depth: float | Sequence[float] = 1.0,
+        shadow_scale: int = 1,
     ) -> None:
         """Initialize the augmentation."""
         super().__init__(
@@ -1360,6 +1406,7 @@ class RandomShadowForClouds(_ShadowGeometry, _Shifted):
             shift,
             pixel_size,
             shadow_depth,
+            shadow_scale,
         )
 
     def eligible(self, labels: Tensor) -> Tensor:
