@@ -1,8 +1,13 @@
 import segmentation_models_pytorch as smp
 import torch
 
-from torchgeo_csia.experiments.bench import CANDIDATES, untrained
+from torchgeo_csia.experiments.bench import CANDIDATES, at_scale, untrained
 from torchgeo_csia.models.weights import CSIAInpainter_Weights, load_inpainter
+from torchgeo_csia.transforms import (
+    RandomCloudShadow,
+    RandomShadowForClouds,
+    RandomSnow,
+)
 
 METAS = {w.name: w.meta for w in CSIAInpainter_Weights}
 
@@ -31,3 +36,18 @@ def test_untrained_candidates_change_only_what_they_name() -> None:
         < sum(p.numel() for p in untrained(METAS, 3)[n].parameters())
         for n in METAS
     )
+
+
+def test_at_scale_changes_the_shadow_modes_only() -> None:
+    nets = {
+        k.split('_')[0].lower(): load_inpainter(CSIAInpainter_Weights[k]) for k in METAS
+    }
+    modes = at_scale(
+        [
+            RandomCloudShadow(nets['cloud'], nets['shadow']),
+            RandomShadowForClouds(nets['shadow']),
+            RandomSnow(nets['snow']),
+        ],
+        2,
+    )
+    assert [m.shadow_scale for m in modes] == [2, 2, 1]

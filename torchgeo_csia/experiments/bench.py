@@ -7,8 +7,9 @@ the public transforms at the shipped setting of ``docs/configs/sparcs_csia.yaml`
 autocast on the inpainters), each
 mode alone and the three modes chained as the datamodule chains them (one
 ``AugmentationSequential`` each); the same stack at 10 bands (same architecture,
-untrained) and with cheaper untrained inpainters (:data:`CANDIDATES`, timed before
-any is trained); a bf16 training step of the shipped segmenter and of a U-Net++
+untrained), with the shipped shadow network at half resolution (:func:`at_scale`)
+and with cheaper untrained inpainters (:data:`CANDIDATES`, timed before any is
+trained); a bf16 training step of the shipped segmenter and of a U-Net++
 resnet34; the authors' per-sample pattern with the same networks; and Kornia's
 ``RandomPlasmaShadow`` and ``RandomTransplantation`` as peers. Each row has its
 median time, its peak device memory and its host synchronisations per call
@@ -195,6 +196,18 @@ def _modes(
         t.RandomShadowForClouds(nets['shadow'], p=SHIPPED['p'], autocast=autocast),
         t.RandomSnow(nets['snow'], source=bank, autocast=autocast, **SHIPPED),
     ]
+
+
+def at_scale(modes: Sequence[Any], scale: int) -> list[Any]:
+    """*modes* with every shadow network run at ``1 / scale`` of the resolution.
+
+    Only the modes that paint shadows change (``shadow_scale``, which the shipped
+    shadow inpainter, painting over the ground, allows).
+    """
+    for m in modes:
+        if str(SHADOW) in m.nets:
+            m.shadow_scale = scale
+    return list(modes)
 
 
 def untrained(
@@ -408,6 +421,18 @@ def run(
                     'three modes (fp32), no CUDA graphs',
                     b,
                     _stack(eager, batch),
+                    dev,
+                    repeat,
+                )
+            )
+            rows.append(
+                _measure(
+                    'three modes, shadows at half resolution (shipped networks)',
+                    b,
+                    _stack(
+                        at_scale(_modes(pkg, shipped, bank, SHIPPED_AUTOCAST), 2),
+                        batch,
+                    ),
                     dev,
                     repeat,
                 )
