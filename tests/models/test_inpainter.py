@@ -178,18 +178,28 @@ def test_density_thickens_the_opacity_over_the_ground() -> None:
     assert (dense[image < 0.9] > plain[image < 0.9]).all()
 
 
-@pytest.mark.parametrize('density', [0.0, -1.0])
-def test_density_must_be_positive(density: float) -> None:
-    with pytest.raises(ValueError, match='density must be > 0'):
-        constant(3, 0.2, 0.9)(
-            torch.rand(1, 3, 32, 32), square(1, 32, 8, 24), density=density
-        )
+@pytest.mark.parametrize(
+    ('option', 'match'),
+    [
+        ({'density': 0.0}, 'density must be > 0'),
+        ({'density': -1.0}, 'density must be > 0'),
+        ({'scale': 0}, 'scale must be an integer >= 1'),
+        ({'scale': -1}, 'scale must be an integer >= 1'),
+        ({'scale': 1.5}, 'scale must be an integer >= 1'),
+    ],
+)
+def test_density_and_scale_must_be_in_range(
+    option: dict[str, float], match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        constant(3, 0.2, 0.9)(torch.rand(1, 3, 32, 32), square(1, 32, 8, 24), **option)
 
 
-def test_density_is_for_the_over_mode() -> None:
+@pytest.mark.parametrize('option', [{'density': 2.0}, {'scale': 2}])
+def test_density_and_scale_are_for_the_over_mode(option: dict[str, float]) -> None:
     net = Inpainter(nn.Conv2d(4, 3, 1), 3)
     with pytest.raises(ValueError, match="1 unless mode is 'over'"):
-        net(torch.rand(1, 3, 32, 32), square(1, 32, 8, 24), density=2.0)
+        net(torch.rand(1, 3, 32, 32), square(1, 32, 8, 24), **option)
 
 
 def test_density_may_vary_across_the_image() -> None:
@@ -231,17 +241,3 @@ def test_scale_keeps_the_ground_under_a_smooth_opacity() -> None:
     net = constant(3, 0.5, 0.1)
     torch.testing.assert_close(net(image, hole, scale=2), net(image, hole))
     torch.testing.assert_close(net(image, hole, scale=4), 0.5 * image + 0.05)
-
-
-@pytest.mark.parametrize('scale', [0, -1, 1.5])
-def test_scale_must_be_a_positive_integer(scale: int) -> None:
-    with pytest.raises(ValueError, match='scale must be an integer >= 1'):
-        constant(3, 0.2, 0.9)(
-            torch.rand(1, 3, 32, 32), square(1, 32, 8, 24), scale=scale
-        )
-
-
-def test_scale_is_for_the_over_mode() -> None:
-    net = Inpainter(nn.Conv2d(4, 3, 1), 3)
-    with pytest.raises(ValueError, match="1 unless mode is 'over'"):
-        net(torch.rand(1, 3, 32, 32), square(1, 32, 8, 24), scale=2)
