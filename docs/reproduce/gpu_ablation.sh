@@ -38,7 +38,7 @@
 set -uo pipefail
 OUT=${OUT:-out}
 DATA=${DATA:-/tmp/scenes}
-ROWS=${ROWS:-base photometric transplant copy_paste csia_cloud_shadow csia_shadow_for_clouds csia_snow csia_all csia_all_seen csia_all_deep csia_all_deep_half csia_all_deep_adjusted csia_all_deep_clouds csia_all_clouds_banded plasma csia_authors_reach}
+ROWS=${ROWS:-base photometric transplant copy_paste csia_cloud_shadow csia_shadow_for_clouds csia_snow csia_all csia_all_seen csia_all_deep csia_all_deep_adjusted csia_all_deep_clouds csia_all_clouds_banded plasma csia_authors_reach}
 SEEDS=${SEEDS:-${SEED:-0}}
 JOBS=${JOBS:-3}
 STEPS=${STEPS:-2000}

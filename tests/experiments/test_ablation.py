@@ -442,10 +442,6 @@ def test_rows_hold_what_they_say() -> None:
         (m, {**a, 'shadow_depth': 1.9} if m in shadows else a) for m, a in all_modes
     ]
     assert _modes('csia_all_deep') == deep
-    # csia_all_deep's painting, its shadow network at half resolution
-    assert _modes('csia_all_deep_half') == [
-        (m, {**a, 'shadow_scale': 2} if m in shadows else a) for m, a in deep
-    ]
     # csia_all_deep's painting, the training logits adjusted for its prior shift
     adjusted = yaml.safe_load((ROWS / 'csia_all_deep_adjusted.yaml').read_text())
     assert _modes('csia_all_deep_adjusted') == deep

@@ -94,7 +94,6 @@ ROWS: tuple[str, ...] = (
     'csia_all',
     'csia_all_seen',
     'csia_all_deep',
-    'csia_all_deep_half',
     'csia_all_deep_adjusted',
     'csia_all_deep_clouds',
     'csia_all_clouds_banded',
