@@ -300,10 +300,16 @@ def test_cloud_density_reaches_the_painter(
     with pytest.raises(ValueError, match='CSIA modes only'):
         ts.as_painter(white_square, cloud_density=2.0)
     extra = ['--shadow-depth', '1.9', '--cloud-density', '2', '--cloud-texture', '1']
+    extra += ['--shadow-scale', '2']
     report, config = _tiny_main(usgs_root, tmp_path, 'cloud', *extra)
     assert built[-1].cloud_density == 2.0 and built[-1].cloud_texture == 1.0
+    assert built[-1].shadow_scale == 2 and config['shadow_scale'] == 2
     assert config['cloud_density'] == 2.0 and config['cloud_texture'] == 1.0
-    assert '(shadow depth 1.9, cloud density 2, cloud texture 1)' in report
+    assert (
+        '(shadow depth 1.9, cloud density 2, cloud texture 1, shadow scale 2)' in report
+    )
+    with pytest.raises(ValueError, match='shadow_scale applies'):
+        ts.as_painter(white_square, shadow_scale=2)
     with pytest.raises(ValueError, match='cloud_texture must be >= 0'):
         ts.as_painter('shipped', cloud_texture=-1.0)
     with pytest.raises(ValueError, match='cloud_texture applies'):

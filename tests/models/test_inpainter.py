@@ -228,7 +228,8 @@ def test_scale_runs_the_network_smaller_and_composites_at_full_resolution() -> N
     assert seen[0].shape[-2:] == (64, 64) and seen[1].shape[-2:] == (32, 32)
     # the hole max-pooled: a half-resolution pixel is hole where any of its 4 is
     low_hole = seen[1][:, 3]
-    assert torch.equal(low_hole.bool(), hole.view(2, 32, 2, 32, 2).any(4).any(2))
+    expected = hole.view(2, 32, 2, 32, 2).any(4).any(2).float()
+    assert torch.equal(low_hole, expected)
     assert half.shape == full.shape and odd.shape == (2, 3, 63, 63)
     assert not torch.equal(half, full)
     assert torch.equal(net(image, hole, scale=1), full)

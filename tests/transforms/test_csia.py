@@ -1056,24 +1056,34 @@ def _varying_over(margin: int = 0) -> Inpainter:
 def test_shadow_scale_changes_the_shadow_pixels_only() -> None:
     image, mask = _ground_batch()
 
+    sizes: list[tuple[str, int]] = []
+
     def build(scale: float) -> RandomCloudShadow:
-        return RandomCloudShadow(
-            _over(0.2, 0.95),
+        aug = RandomCloudShadow(
+            _varying_over(),
             _varying_over(margin=1),
             p=1.0,
             shadow_mode='random',
             shadow_scale=int(scale),
         )
+        for cls, name in ((3, 'cloud'), (1, 'shadow')):
+            aug.nets[str(cls)].net.register_forward_hook(
+                lambda m, args, out, name=name: sizes.append((name, args[0].shape[-1]))
+            )
+        return aug
 
     (plain_image, plain_mask), (half_image, half_mask), params = _replay(
         build, 2.0, image, mask
     )
+    # the shadow network at half resolution the second time, the cloud's never
+    assert sorted(set(sizes)) == [('cloud', 64), ('shadow', 32), ('shadow', 64)]
     assert torch.equal(half_mask, plain_mask)  # the same structures, the same labels
     order = params['classes'].tolist()
     shadow, cloud = (params['paint'][order.index(c)] for c in (1, 3))
     only, painted = torch.zeros(2, 2, 64, 64, dtype=torch.bool)
     only[params['indices']] = shadow & ~cloud
-    painted[params['indices']] = shadow  # the cloud painted over it sees it too
+    # the cloud, painted after the shadow, sees the shadowed ground around it
+    painted[params['indices']] = shadow | cloud
     assert only.any()
     only_px, painted_px = (w[:, None].expand_as(image) for w in (only, painted))
     assert not torch.equal(half_image[only_px], plain_image[only_px])
@@ -1083,18 +1093,40 @@ def test_shadow_scale_changes_the_shadow_pixels_only() -> None:
 @pytest.mark.parametrize(
     'build',
     [
-        lambda s: RandomCloudShadow(tiny(3), tiny(3), shadow_scale=s),
-        lambda s: RandomShadowForClouds(tiny(3), shadow_scale=s),
+        lambda net, s: RandomCloudShadow(tiny(3), net, shadow_scale=s),
+        lambda net, s: RandomShadowForClouds(net, shadow_scale=s),
     ],
     ids=['cloud_shadow', 'shadow_for_clouds'],
 )
-@pytest.mark.parametrize('scale', [0, 2])
-def test_shadow_scale_needs_an_over_network(
-    build: Callable[[int], object], scale: int
+@pytest.mark.parametrize(
+    ('over', 'scale'), [(True, 0), (True, -1), (True, 1.5), (False, 2)]
+)
+def test_shadow_scale_is_checked(
+    build: Callable[[Inpainter, Any], object], over: bool, scale: Any
 ) -> None:
-    # 0 is out of range; 2 needs a network painting over the ground (tiny fills)
+    # out of range for a network painting over the ground; above 1 for one that fills
     with pytest.raises(ValueError, match='shadow_scale'):
-        build(scale)
+        build(_varying_over() if over else tiny(3), scale)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_graphs_key_the_shadow_scale() -> None:
+    # one instance at scale 1, then 2: the second must capture its own graph
+    eager = RandomCloudShadow(
+        _varying_over(), _varying_over(1), p=1.0, cuda_graphs=False
+    ).cuda()
+    graphed = RandomCloudShadow(_varying_over(), _varying_over(1), p=1.0).cuda()
+    graphed.load_state_dict(eager.state_dict())
+    image = torch.rand(8, 3, 64, 64, device='cuda')
+    mask = torch.zeros(8, 64, 64, dtype=torch.long, device='cuda')
+    for scale in (1, 2):
+        outs = []
+        for aug in (eager, graphed):
+            aug.shadow_scale = scale
+            torch.manual_seed(scale)
+            outs.append(aug(image, mask))
+        assert torch.equal(outs[0][1], outs[1][1])
+        torch.testing.assert_close(outs[0][0], outs[1][0], atol=1e-5, rtol=0)
 
 
 def test_shadow_scale_for_clouds_is_kept() -> None:

@@ -626,8 +626,8 @@ def as_painter(
 
     Raises:
         ValueError: If *painter* or a key of it is not understood, or
-            *shadow_depth* or *cloud_density* is not > 0 or is given with a paint
-            function or module.
+            *shadow_depth* or *cloud_density* is not > 0, or any of the mode
+            settings is not its neutral value with a paint function or module.
     """
     wanted = tuple(s for s in STRUCTURES if s in structures)
     given = {

@@ -297,9 +297,10 @@ class Inpainter(nn.Module):
         if self.mode == 'fill':
             return out
         if scale > 1:  # the opacity and radiance, not the composite: the ground stays
+            # by the factor, then cropped: a size not divisible by it stays aligned
             out = F.interpolate(
-                out, size=image.shape[-2:], mode='bilinear', align_corners=False
-            )
+                out, scale_factor=scale, mode='bilinear', align_corners=False
+            )[..., : image.shape[-2], : image.shape[-1]]
         alpha = thicken(torch.sigmoid(out[:, : self.bands]), density)
         radiance = out[:, self.bands :]
         composite: Tensor = (1 - alpha) * image + alpha * radiance
