@@ -108,6 +108,23 @@ def test_free_windows_are_label_free() -> None:
     assert len(ts.free_windows(labels, 128, 8)) == 0
 
 
+def test_cloudy_windows_hold_cloud_and_background_only() -> None:
+    labels = torch.zeros(64, 64, dtype=torch.long)
+    labels[8:24, 8:24] = CLOUD  # the window at (8, 8) is all cloud
+    labels[48:56, 48:56] = SNOW
+    corners = ts.cloudy_windows(labels, 16, 8)
+    assert len(corners)
+    for t, left in corners.tolist():
+        window = labels[t : t + 16, left : left + 16]
+        assert (window == CLOUD).any()
+        assert ((window == CLOUD) | (window == BACKGROUND)).all()
+        assert (window == CLOUD).float().mean() <= 0.5
+    # a window that is all cloud exceeds the share; one that is half cloud does not
+    assert [8, 8] not in corners.tolist() and [0, 0] in corners.tolist()
+    assert [8, 8] in ts.cloudy_windows(labels, 16, 8, max_cloud=1.0).tolist()
+    assert len(ts.cloudy_windows(labels, 128, 8)) == 0
+
+
 def test_mask_class_hides_the_class_and_its_ring() -> None:
     x = torch.ones(1, 3, 16, 16)
     labels = torch.zeros(1, 16, 16, dtype=torch.long)
@@ -314,6 +331,21 @@ def test_cloud_density_reaches_the_painter(
         ts.as_painter('shipped', cloud_texture=-1.0)
     with pytest.raises(ValueError, match='cloud_texture applies'):
         ts.as_painter(white_square, cloud_texture=1.0)
+
+
+def test_shadow_for_clouds_paints_shadows_by_mode_five(
+    usgs_root: str, tmp_path: Path
+) -> None:
+    modes = ts.as_painter('shipped', shadow_for_clouds=True)
+    assert [served for _, served in modes] == [('cloud',), ('shadow',), ('snow',)]
+    assert [
+        s for _, s in ts.as_painter('shipped', ('cloud',), shadow_for_clouds=True)
+    ] == [('cloud',)]
+    with pytest.raises(ValueError, match='shadow_for_clouds applies'):
+        ts.as_painter(white_square, shadow_for_clouds=True)
+    report, config = _tiny_main(usgs_root, tmp_path, 'shadow', '--shadow-for-clouds')
+    assert config['shadow_for_clouds'] is True
+    assert '(shadows by RandomShadowForClouds beside real clouds)' in report
 
 
 def test_as_painter_bad_arguments() -> None:

@@ -21,7 +21,10 @@ The crops:
   by *cloud_density*, ``--cloud-density``, if not 1) paints label-free patches of
   the split's scenes (normalised as the datamodule does, ``photo / 255``); the
   pixels whose label changed to the class are the painted ones, and each crop is
-  centred on one of them;
+  centred on one of them. With *shadow_for_clouds* (``--shadow-for-clouds``) the
+  shadows are painted by :class:`~torchgeo_csia.transforms.RandomShadowForClouds`
+  instead (mode 5): beside the real clouds of patches that hold cloud and background
+  only, at most half of it cloud, as real shadows lie beside real clouds;
 * **moved** (a control): real structures of the split's scenes moved onto the same
   label-free patches with a ring of their own surroundings
   (:func:`~torchgeo_csia.transforms.structures.transplant`), cropped alike. It tells
@@ -78,7 +81,12 @@ from ..constants import (
 from ..datamodules.sparcs import SPARCSCrops, SPARCSScenes
 from ..datasets import SPARCS
 from ..models import Inpainter
-from ..transforms import RandomCloudShadow, RandomSnow, sun_geometry
+from ..transforms import (
+    RandomCloudShadow,
+    RandomShadowForClouds,
+    RandomSnow,
+    sun_geometry,
+)
 from ..transforms.structures import (
     dilate,
     random_flips,
@@ -257,6 +265,35 @@ def free_windows(
     free = (labels == BACKGROUND).float()[None, None]
     share = F.avg_pool2d(free, size, stride)[0, 0]
     return (share >= min_free - 1e-6).nonzero() * stride
+
+
+def cloudy_windows(
+    labels: Tensor, size: int, stride: int, max_cloud: float = 0.5
+) -> Tensor:
+    """Top-left corners of the windows of cloud and background only, some cloud.
+
+    The patches :class:`~torchgeo_csia.transforms.RandomShadowForClouds` gives a
+    shadow, with no real shadow, snow or unlabelled pixel in them, so every shadow
+    there is painted.
+
+    Args:
+        labels: ``H x W`` labels.
+        size: window height and width.
+        stride: step between windows.
+        max_cloud: the largest cloud share of a window.
+
+    Returns:
+        ``K x 2`` (top, left) corners.
+    """
+    h, w = labels.shape
+    if h < size or w < size:
+        return torch.zeros(0, 2, dtype=torch.long)
+    cloud = (labels == CLOUD).float()[None, None]
+    other = ((labels != CLOUD) & (labels != BACKGROUND)).float()[None, None]
+    cloud_share = F.avg_pool2d(cloud, size, stride)[0, 0]
+    other_share = F.avg_pool2d(other, size, stride)[0, 0]
+    keep = (other_share == 0) & (cloud_share > 0) & (cloud_share <= max_cloud + 1e-6)
+    return keep.nonzero() * stride
 
 
 def mask_class(
@@ -583,6 +620,7 @@ def as_painter(
     cloud_density: float | Sequence[float] = 1.0,
     cloud_texture: float = 0.0,
     shadow_scale: int = 1,
+    shadow_for_clouds: bool = False,
 ) -> list[tuple[PaintFunction, tuple[str, ...]]]:
     """Paint functions for the structures asked for, and which each one serves.
 
@@ -619,6 +657,10 @@ def as_painter(
             varies across the cloud; 0: nowhere), under the same rule.
         shadow_scale: the ``shadow_scale`` of that mode (the shadow network run at
             ``1 / shadow_scale`` of the resolution; 1: full), under the same rule.
+        shadow_for_clouds: paint the shadows with
+            :class:`~torchgeo_csia.transforms.RandomShadowForClouds` (mode 5, ``p=1``,
+            the same *shadow_depth* and *shadow_scale*) instead, to be given patches
+            that hold clouds; the same rule.
 
     Returns:
         ``(paint, classes)`` pairs: each paint function runs on its own patches and
@@ -646,6 +688,7 @@ def as_painter(
     changed = [n for n, v in given.items() if any(x != 1 for x in v)]
     changed += ['cloud_texture'] if cloud_texture != 0 else []
     changed += ['shadow_scale'] if shadow_scale != 1 else []
+    changed += ['shadow_for_clouds'] if shadow_for_clouds else []
 
     def own(paint: PaintFunction) -> list[tuple[PaintFunction, tuple[str, ...]]]:
         if changed:
@@ -685,7 +728,12 @@ def as_painter(
                 ) from err
         nets[_structure_of(net)] = net
     out: list[tuple[PaintFunction, tuple[str, ...]]] = []
-    cs = tuple(s for s in wanted if s in ('cloud', 'shadow'))
+    on_clouds = shadow_for_clouds and 'shadow' in wanted
+    cs = tuple(
+        s
+        for s in wanted
+        if s in ('cloud', 'shadow') and (s, on_clouds) != ('shadow', True)
+    )
     if cs:
         aug = RandomCloudShadow(
             nets['cloud'],
@@ -699,6 +747,11 @@ def as_painter(
             shadow_scale=shadow_scale,
         )
         out.append((_module_painter(aug), cs))
+    if on_clouds:
+        mode5 = RandomShadowForClouds(
+            nets['shadow'], p=1.0, shadow_depth=shadow_depth, shadow_scale=shadow_scale
+        )
+        out.append((_module_painter(mode5), ('shadow',)))
     if 'snow' in wanted:
         snow = RandomSnow(nets['snow'], p=1.0, source='sparcs', min_free=0.0)
         out.append((_module_painter(snow), ('snow',)))
@@ -842,16 +895,23 @@ def background_patches(
     min_free: float,
     max_scenes: int,
     gen: torch.Generator,
+    max_cloud: float | None = None,
 ) -> list[tuple[Scene, int, int]]:
     """*count* label-free patches (top-left corners), the scenes in turn.
 
     Windows on a grid of stride ``patch // 8``, drawn from up to *max_scenes* of the
     scenes holding any (the most windows first is not preferred: a random draw).
+    With *max_cloud* the windows hold cloud and background only instead, at most
+    that share cloud (:func:`cloudy_windows`).
     """
     stride = max(1, patch // 8)
     have = []
     for s in scenes:
-        w = free_windows(s.labels, patch, stride, min_free)
+        w = (
+            free_windows(s.labels, patch, stride, min_free)
+            if max_cloud is None
+            else cloudy_windows(s.labels, patch, stride, max_cloud)
+        )
         if len(w):
             have.append((s, w))
     order = torch.randperm(len(have), generator=gen).tolist()[:max_scenes]
@@ -1071,6 +1131,7 @@ def two_sample_test(
     cloud_density: float | Sequence[float] = 1.0,
     cloud_texture: float = 0.0,
     shadow_scale: int = 1,
+    shadow_for_clouds: bool = False,
 ) -> dict[str, Any]:
     """Two-sample classifier test of painted structures against real ones.
 
@@ -1116,6 +1177,9 @@ def two_sample_test(
             (:func:`as_painter`; 0: nowhere).
         shadow_scale: the shadow network's resolution factor (:func:`as_painter`;
             1: full resolution).
+        shadow_for_clouds: paint the shadows by mode 5 (:func:`as_painter`) on
+            patches of cloud and background only, at most half cloud
+            (:func:`cloudy_windows`), instead of on label-free ones.
 
     Returns:
         ``config``, ``painter`` (its description), ``seconds``, ``classes`` (per
@@ -1145,7 +1209,13 @@ def two_sample_test(
     start = time.perf_counter()
     dev = torch.device(device)
     modes = as_painter(
-        painter, classes, shadow_depth, cloud_density, cloud_texture, shadow_scale
+        painter,
+        classes,
+        shadow_depth,
+        cloud_density,
+        cloud_texture,
+        shadow_scale,
+        shadow_for_clouds,
     )
     wanted = [c for c in STRUCTURES if c in classes]
     scenes = load_scenes(root, [*train_splits, *score_splits])
@@ -1178,11 +1248,22 @@ def two_sample_test(
                 sets[c][role]['moved'] = moved_crops(
                     held[c], grounds, CLASS_INDEX[c], crops, patch, size, ring, gen
                 )
+            # mode 5's shadows go beside the clouds of their own patches (drawn
+            # last: the real and moved crops stay those of a run without it)
+            cloudy = grounds
+            if shadow_for_clouds and 'shadow' in wanted:
+                cloudy = background_patches(
+                    pool, 2 * crops, patch, 0.0, max_scenes, gen, 0.5
+                )
+                info['shadow'].setdefault('cloudy_scenes', {})[role] = sorted(
+                    {s.scene for s, _, _ in cloudy}
+                )
             for paint, served in modes:
-                say(f'{role}: painting {"+".join(served)} on {len(grounds)} patches')
+                on = cloudy if served == ('shadow',) else grounds
+                say(f'{role}: painting {"+".join(served)} on {len(on)} patches')
                 painted = painted_crops(
                     paint,
-                    grounds,
+                    on,
                     [CLASS_INDEX[c] for c in served],
                     crops,
                     patch,
@@ -1216,6 +1297,12 @@ def two_sample_test(
             ci['note'].append(
                 f'the real {c} crops come from only {n_train} training and {n_score} '
                 'scoring scene(s): a few scenes decide this number'
+            )
+        painted_from = [ci['crops_scenes'][r].get('painted', 0) for r in roles]
+        if 0 < min(painted_from) < FEW_SCENES:
+            ci['note'].append(
+                f'the painted {c} crops come from only {painted_from[0]} training and '
+                f'{painted_from[1]} scoring scene(s): a few scenes decide this number'
             )
         variants: list[tuple[str, int | None, tuple[str, ...]]] = [
             ('accuracy', None, COMPARISONS)
@@ -1272,6 +1359,7 @@ def two_sample_test(
             'cloud_density': cloud_density,
             'cloud_texture': cloud_texture,
             'shadow_scale': shadow_scale,
+            'shadow_for_clouds': shadow_for_clouds,
         },
         'painter': _describe(painter),
         'classes': result_classes,
@@ -1401,6 +1489,8 @@ def format_table(result: dict[str, Any]) -> str:
         )
         if cfg.get(key, plain) != plain
     ]
+    if cfg.get('shadow_for_clouds'):
+        settings.append('shadows by RandomShadowForClouds beside real clouds')
     lines = [
         f'Painter: `{result["painter"]}`'
         + (f' ({", ".join(settings)})' if settings else '')
@@ -1417,7 +1507,7 @@ def format_table(result: dict[str, Any]) -> str:
         sc = ci['scenes']
         n = ci['crops']
         counts = '; '.join(
-            ' / '.join(str(n[r].get(k, 0)) for k in COMPARISONS)
+            ' / '.join(str(n[r].get(k, 0)) for k in ('real', 'painted', 'moved'))
             for r in ('train', 'score')
         )
         for name, cells in _score_rows(c, ci, 'accuracy', ci['accuracy']):
@@ -1474,10 +1564,17 @@ def format_table(result: dict[str, Any]) -> str:
         for role, ids in ci['scenes'].items():
             lines.append(f'- {c}, {role}: {len(ids)} scenes ({", ".join(ids)})')
     grounds = next(iter(result['classes'].values()))['ground_scenes']
+    cloudy = result['classes'].get('shadow', {}).get('cloudy_scenes', {})
+    use = 'moved; painted but for shadow' if cloudy else 'painted and moved'
     for role, ids in grounds.items():
         lines.append(
-            f'- label-free patches (painted and moved), {role}: {len(ids)} scenes '
+            f'- label-free patches ({use}), {role}: {len(ids)} scenes '
             f'({", ".join(ids)})'
+        )
+    for role, ids in cloudy.items():
+        lines.append(
+            f'- patches of cloud and background (painted shadow, mode 5), {role}: '
+            f'{len(ids)} scenes ({", ".join(ids)})'
         )
     return '\n'.join(lines) + '\n'
 
@@ -1596,6 +1693,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help='run the shadow network at 1 / this of the resolution, its opacity '
         'and radiance upsampled over the ground (1: full resolution)',
     )
+    p.add_argument(
+        '--shadow-for-clouds',
+        action='store_true',
+        help='paint the shadows by RandomShadowForClouds (mode 5) beside the real '
+        'clouds of patches of cloud and background only',
+    )
     p.add_argument('--json', default=None, help='also write the numbers here')
     p.add_argument('--no-figure', action='store_true')
     p.add_argument(
@@ -1641,6 +1744,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cloud_density=one_or_per_band(args.cloud_density),
         cloud_texture=args.cloud_texture,
         shadow_scale=args.shadow_scale,
+        shadow_for_clouds=args.shadow_for_clouds,
     )
     out = Path(args.out)
     command = 'python -m torchgeo_csia.experiments.two_sample ' + shlex.join(
