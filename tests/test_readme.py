@@ -203,6 +203,12 @@ HOW: dict[str, tuple[str, str]] = {
         '',
     ),
     'python -m torchgeo_csia.experiments.ablation '
+    'docs/results/ablation-h200-2026-12-01 docs/results/ablation-h200-2026-12-02 '
+    'docs/results/ablation-h200-2026-12-02b docs/results/ablation-h200-2026-12-03 '
+    'docs/results/ablation-h200-2026-12-03b docs/results/ablation-h200-2026-12-03c '
+    'docs/results/ablation-h200-2026-12-03d docs/results/ablation-h200-2026-12-04 '
+    '--metric precision': ('run', ''),
+    'python -m torchgeo_csia.experiments.ablation '
     'docs/results/ablation-h200-2026-12-02c --curve': ('run', ''),
     'python -m torchgeo_csia.experiments.ablation '
     'docs/results/curve-h200-2026-12-03 --curve': ('run', ''),

@@ -242,6 +242,34 @@ def test_main_prints_the_tables(
         ablation.main([str(tmp_path / 'missing')])
 
 
+def test_main_prints_precision_and_recall(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header = (
+        'epoch,step,test_ClasswiseJaccardIndex_shadow,test_ClasswisePrecision_shadow,'
+        'test_ClasswiseRecall_shadow,test_AveragePrecision\n'
+    )
+    for row, seed, iou, precision, recall in [
+        ('base', 0, 0.40, 0.80, 0.60),
+        ('base', 1, 0.44, 0.82, 0.62),
+        ('transplant', 0, 0.43, 0.70, 0.70),
+        ('transplant', 1, 0.45, 0.74, 0.66),
+    ]:
+        path = tmp_path / f'metrics/{row}_s{seed}/val/metrics.csv'
+        _write(path, header + f'0,0,{iou},{precision},{recall},0.5\n')
+    assert ablation.main([str(tmp_path), '--metric', 'precision']) == 0
+    out = capsys.readouterr().out
+    assert out.startswith('### val\n\nprecision mean +- sd over seeds')
+    assert '| row | n | background | shadow | snow | cloud | mean |' in out
+    assert '| transplant | 2 | n/a +- n/a | 0.720 +- 0.028 | n/a +- n/a |' in out
+    assert '| - base | 2 pairs | n/a | -0.090 [' in out
+    assert ablation.main([str(tmp_path), '--metric', 'recall']) == 0
+    assert '| - base | 2 pairs | n/a | +0.070 [' in capsys.readouterr().out
+    assert ablation.main([str(tmp_path)]) == 0  # IoU by default
+    out = capsys.readouterr().out
+    assert 'IoU mean' in out and '| mIoU |' in out and '| +0.020 [' in out
+
+
 # ---------------------------------------------------------------- scenes
 def _scene(tp: tuple[int, ...], miss: int = 0) -> np.ndarray:
     """A confusion with *tp* right per class and *miss* of each class taken as 0."""

@@ -57,11 +57,24 @@ import numpy as np
 
 from ..constants import CLASSES
 
-#: the metric of each column: per-class IoU and their mean over present classes
-COLUMNS: dict[str, str] = {
-    **{c: f'ClasswiseJaccardIndex_{c}' for c in CLASSES},
-    'mIoU': 'AverageJaccardIndex',
+#: the scores the table can show: (name in the legend, the per-class metric's prefix,
+#: the mean's metric, the mean's column); ``torchgeo test`` logs each (the task's
+#: torchmetrics; IoU's mean is over the classes present in the truth)
+METRICS: dict[str, tuple[str, str, str, str]] = {
+    'iou': ('IoU', 'ClasswiseJaccardIndex', 'AverageJaccardIndex', 'mIoU'),
+    'precision': ('precision', 'ClasswisePrecision', 'AveragePrecision', 'mean'),
+    'recall': ('recall', 'ClasswiseRecall', 'AverageRecall', 'mean'),
 }
+
+
+def metric_columns(metric: str = 'iou') -> dict[str, str]:
+    """The metric of each column: per class, then their mean (:data:`METRICS`)."""
+    _, prefix, mean, column = METRICS[metric]
+    return {**{c: f'{prefix}_{c}' for c in CLASSES}, column: mean}
+
+
+#: the metric of each column: per-class IoU and their mean over present classes
+COLUMNS: dict[str, str] = metric_columns('iou')
 #: the splits scored, in the order shown (rows are chosen on val)
 SPLITS = ('val', 'test')
 # val and test scenes pooled, where the shadow target (CSIA >= BASE + 0.03) is
@@ -340,6 +353,7 @@ def format_table(
     title: str,
     reference: str = 'base',
     level: float = 0.95,
+    name: str = 'IoU',
 ) -> str:
     """A Markdown table: per row and column ``mean +- sd`` and the paired difference.
 
@@ -348,6 +362,7 @@ def format_table(
         title: the heading line.
         reference: the reference row's name (for the legend).
         level: the intervals' coverage (for the legend).
+        name: the score's name (for the legend).
 
     Returns:
         The table, with a heading and a legend.
@@ -356,7 +371,7 @@ def format_table(
     pct = f'{100 * level:g} %'
     lines = _head(
         title,
-        f'IoU mean +- sd over seeds (n); below it, the paired difference to '
+        f'{name} mean +- sd over seeds (n); below it, the paired difference to '
         f'{reference} (same seeds) with its {pct} t-interval.',
         ['row', 'n', *columns],
     )
@@ -706,15 +721,17 @@ def report(
     runs: Mapping[Key, Mapping[str, float]],
     reference: str = 'base',
     level: float = 0.95,
+    metric: str = 'iou',
 ) -> str:
-    """The ablation tables, val first (where rows are chosen), then test."""
+    """The ablation tables of *metric* (:data:`METRICS`), val first, then test."""
     parts = []
+    columns, name = metric_columns(metric), METRICS[metric][0]
     for split in SPLITS:
         if not any(s == split for *_, s in runs):
             continue
         note = '' if split == 'val' else ' (reported once; rows are chosen on val)'
-        table = ablation_table(runs, split, reference, level=level)
-        parts.append(format_table(table, f'{split}{note}', reference, level))
+        table = ablation_table(runs, split, reference, columns, level)
+        parts.append(format_table(table, f'{split}{note}', reference, level, name))
     return '\n'.join(parts) if parts else 'no runs found\n'
 
 
@@ -764,6 +781,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         '(from the scenes.csv files) instead',
     )
     p.add_argument('--draws', type=int, default=4000, help='bootstrap draws (--scenes)')
+    p.add_argument(
+        '--metric',
+        choices=sorted(METRICS),
+        default='iou',
+        help='the score of the table: per-class IoU (default), precision or recall',
+    )
     args = p.parse_args(argv)
     if args.curve:
         sys.stdout.write(''.join(curves(d) for d in args.dirs))
@@ -779,7 +802,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs = collect(*args.dirs)
     except ValueError as e:
         p.error(str(e))
-    sys.stdout.write(report(runs, args.reference, args.level))
+    sys.stdout.write(report(runs, args.reference, args.level, args.metric))
     return 0 if runs else 1
 
 
