@@ -260,7 +260,7 @@ def test_main_prints_precision_and_recall(
     assert ablation.main([str(tmp_path), '--metric', 'precision']) == 0
     out = capsys.readouterr().out
     assert out.startswith('### val\n\nprecision mean +- sd over seeds')
-    assert '| row | n | background | shadow | snow | cloud | mean |' in out
+    assert '| row | n | background | shadow | snow | cloud |\n' in out  # no mean
     assert '| transplant | 2 | n/a +- n/a | 0.720 +- 0.028 | n/a +- n/a |' in out
     assert '| - base | 2 pairs | n/a | -0.090 [' in out
     assert ablation.main([str(tmp_path), '--metric', 'recall']) == 0
@@ -268,6 +268,16 @@ def test_main_prints_precision_and_recall(
     assert ablation.main([str(tmp_path)]) == 0  # IoU by default
     out = capsys.readouterr().out
     assert 'IoU mean' in out and '| mIoU |' in out and '| +0.020 [' in out
+    # a class absent from the truth (IoU NaN) has no precision, whatever was logged
+    path = tmp_path / 'metrics/base_s0/val/metrics.csv'
+    _write(path, header.replace('\n', ',test_ClasswisePrecision_snow\n'))
+    with path.open('a') as f:
+        f.write('0,0,0.40,0.80,0.60,0.5,0.0\n')
+    runs = ablation.present_only(collect(tmp_path), 'precision')
+    assert math.isnan(runs['base', 0, 'val']['ClasswisePrecision_snow'])
+    assert runs['base', 0, 'val']['ClasswisePrecision_shadow'] == 0.80
+    with pytest.raises(SystemExit):
+        ablation.main([str(tmp_path), '--curve', '--metric', 'recall'])
 
 
 # ---------------------------------------------------------------- scenes

@@ -111,7 +111,7 @@ def test_free_windows_are_label_free() -> None:
 def test_cloudy_windows_hold_cloud_and_background_only() -> None:
     labels = torch.zeros(64, 64, dtype=torch.long)
     labels[8:24, 8:24] = CLOUD  # the window at (8, 8) is all cloud
-    labels[48:56, 48:56] = SNOW
+    labels[24:28, 8:24] = SNOW  # beside the cloud: windows holding it are out
     corners = ts.cloudy_windows(labels, 16, 8)
     assert len(corners)
     for t, left in corners.tolist():
@@ -120,7 +120,9 @@ def test_cloudy_windows_hold_cloud_and_background_only() -> None:
         assert ((window == CLOUD) | (window == BACKGROUND)).all()
         assert (window == CLOUD).float().mean() <= 0.5
     # a window that is all cloud exceeds the share; one that is half cloud does not
-    assert [8, 8] not in corners.tolist() and [0, 0] in corners.tolist()
+    assert [8, 8] not in corners.tolist() and [0, 8] in corners.tolist()
+    assert [16, 8] not in corners.tolist()  # half cloud, but it holds snow
+    assert [0, 8] not in ts.cloudy_windows(labels, 16, 8, max_cloud=0.49).tolist()
     assert [8, 8] in ts.cloudy_windows(labels, 16, 8, max_cloud=1.0).tolist()
     assert len(ts.cloudy_windows(labels, 128, 8)) == 0
 
@@ -334,7 +336,7 @@ def test_cloud_density_reaches_the_painter(
 
 
 def test_shadow_for_clouds_paints_shadows_by_mode_five(
-    usgs_root: str, tmp_path: Path
+    usgs_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     modes = ts.as_painter('shipped', shadow_for_clouds=True)
     assert [served for _, served in modes] == [('cloud',), ('shadow',), ('snow',)]
@@ -343,6 +345,17 @@ def test_shadow_for_clouds_paints_shadows_by_mode_five(
     ] == [('cloud',)]
     with pytest.raises(ValueError, match='shadow_for_clouds applies'):
         ts.as_painter(white_square, shadow_for_clouds=True)
+    built: list[ts.RandomShadowForClouds] = []
+
+    class Recorded(ts.RandomShadowForClouds):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(ts, 'RandomShadowForClouds', Recorded)
+    ts.as_painter('shipped', ('shadow',), 2.0, shadow_scale=2, shadow_for_clouds=True)
+    assert built[-1].shadow_depth == 2.0 and built[-1].shadow_scale == 2
+    assert built[-1].p == 1.0 and built[-1].max_cloud == ts.MAX_CLOUD
     report, config = _tiny_main(usgs_root, tmp_path, 'shadow', '--shadow-for-clouds')
     assert config['shadow_for_clouds'] is True
     assert '(shadows by RandomShadowForClouds beside real clouds)' in report

@@ -22,7 +22,9 @@ The statistics are pure functions of lists of numbers (:func:`mean_sd`,
 * ``test_ROW_sSEED_SPLIT.txt``: the table ``torchgeo test`` prints, otherwise.
 
 ``python -m torchgeo_csia.experiments.ablation DIR [DIR ...]`` prints the Markdown
-tables of the runs in those folders, paired across them; ``--curve`` prints the
+tables of the runs in those folders, paired across them (``--metric precision`` or
+``recall``: the same tables of that score, per class only, a class left out of a run
+where it is absent from the truth, as IoU leaves it); ``--curve`` prints the
 validation IoU by step of each run's ``metrics/ROW_sSEED/fit/metrics.csv`` (a learning
 curve; a fit resumed over calls has one ``fit/version_N/metrics.csv`` per call) instead.
 
@@ -68,9 +70,38 @@ METRICS: dict[str, tuple[str, str, str, str]] = {
 
 
 def metric_columns(metric: str = 'iou') -> dict[str, str]:
-    """The metric of each column: per class, then their mean (:data:`METRICS`)."""
+    """The metric of each column of a table of *metric*.
+
+    Args:
+        metric: a key of :data:`METRICS`.
+
+    Returns:
+        column name -> metric name: per class; for IoU also their mean over the
+        classes present (torchmetrics' macro precision and recall count an absent
+        class as 0 in some runs and not in others, so they get no mean column).
+    """
     _, prefix, mean, column = METRICS[metric]
-    return {**{c: f'{prefix}_{c}' for c in CLASSES}, column: mean}
+    per_class = {c: f'{prefix}_{c}' for c in CLASSES}
+    return {**per_class, column: mean} if metric == 'iou' else per_class
+
+
+def present_only(
+    runs: Mapping[Key, Mapping[str, float]], metric: str
+) -> dict[Key, dict[str, float]]:
+    """*runs* with *metric*'s per-class values NaN where the class's IoU is.
+
+    A class absent from a split's truth has no IoU, but torchmetrics gives it a
+    precision and recall of 0: those are left out, as IoU leaves them.
+    """
+    prefix = METRICS[metric][1]
+    out = {}
+    for key, m in runs.items():
+        m = dict(m)
+        for c in CLASSES:
+            if not math.isfinite(m.get(f'ClasswiseJaccardIndex_{c}', math.nan)):
+                m[f'{prefix}_{c}'] = math.nan
+        out[key] = m
+    return out
 
 
 #: the metric of each column: per-class IoU and their mean over present classes
@@ -726,6 +757,8 @@ def report(
     """The ablation tables of *metric* (:data:`METRICS`), val first, then test."""
     parts = []
     columns, name = metric_columns(metric), METRICS[metric][0]
+    if metric != 'iou':
+        runs = present_only(runs, metric)
     for split in SPLITS:
         if not any(s == split for *_, s in runs):
             continue
@@ -788,6 +821,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help='the score of the table: per-class IoU (default), precision or recall',
     )
     args = p.parse_args(argv)
+    if args.metric != 'iou' and (args.curve or args.scenes):
+        p.error('--metric applies to the ablation tables, not to --curve or --scenes')
     if args.curve:
         sys.stdout.write(''.join(curves(d) for d in args.dirs))
         return 0

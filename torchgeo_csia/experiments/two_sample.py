@@ -112,6 +112,8 @@ SHIPPED = {cls: f'{cls.upper()}_SPARCS_PHOTO' for cls in STRUCTURES}
 GROUPS = {CLOUD: (SHADOW, CLOUD), SHADOW: (SHADOW, CLOUD), SNOW: (SNOW,)}
 #: fewer scenes than this behind a class's real crops earn a warning
 FEW_SCENES = 5
+#: the largest cloud share of a patch mode 5 paints (RandomShadowForClouds' default)
+MAX_CLOUD = 0.5
 #: the comparisons, in table order
 COMPARISONS = ('painted', 'real', 'moved')
 
@@ -268,7 +270,7 @@ def free_windows(
 
 
 def cloudy_windows(
-    labels: Tensor, size: int, stride: int, max_cloud: float = 0.5
+    labels: Tensor, size: int, stride: int, max_cloud: float = MAX_CLOUD
 ) -> Tensor:
     """Top-left corners of the windows of cloud and background only, some cloud.
 
@@ -732,7 +734,7 @@ def as_painter(
     cs = tuple(
         s
         for s in wanted
-        if s in ('cloud', 'shadow') and (s, on_clouds) != ('shadow', True)
+        if s in ('cloud', 'shadow') and not (on_clouds and s == 'shadow')
     )
     if cs:
         aug = RandomCloudShadow(
@@ -897,12 +899,23 @@ def background_patches(
     gen: torch.Generator,
     max_cloud: float | None = None,
 ) -> list[tuple[Scene, int, int]]:
-    """*count* label-free patches (top-left corners), the scenes in turn.
+    """*count* patches to paint (top-left corners), the scenes in turn.
 
     Windows on a grid of stride ``patch // 8``, drawn from up to *max_scenes* of the
     scenes holding any (the most windows first is not preferred: a random draw).
-    With *max_cloud* the windows hold cloud and background only instead, at most
-    that share cloud (:func:`cloudy_windows`).
+
+    Args:
+        scenes: the scenes to draw from.
+        count: how many patches.
+        patch: their height and width.
+        min_free: the least background share of a window (1.0: label-free).
+        max_scenes: the most scenes the patches come from.
+        gen: the random stream.
+        max_cloud: if given, windows of cloud and background only instead, some
+            cloud and at most this share (:func:`cloudy_windows`; *min_free* unused).
+
+    Returns:
+        ``(scene, top, left)`` of each patch.
     """
     stride = max(1, patch // 8)
     have = []
@@ -1186,7 +1199,9 @@ def two_sample_test(
         class: ``scenes`` and ``ground_scenes`` per split role, ``crops`` (counts
         per role and kind), ``accuracy`` (per comparison: per-seed ``values``,
         ``mean``, ``sd``), ``auc`` (the same for the AUC), for shadow also
-        ``masked_accuracy`` and ``masked_auc``, ``texture`` and
+        ``masked_accuracy`` and ``masked_auc`` (and with *shadow_for_clouds*
+        ``cloudy_scenes``, the scenes of its patches per role), ``crops_scenes``
+        (how many scenes each kind's crops come from, per role), ``texture`` and
         ``note`` (why a comparison is missing, or a warning)), and ``examples``
         (per class and kind, uint8 crops of the scoring split, for the figure).
 
@@ -1249,11 +1264,12 @@ def two_sample_test(
                     held[c], grounds, CLASS_INDEX[c], crops, patch, size, ring, gen
                 )
             # mode 5's shadows go beside the clouds of their own patches (drawn
-            # last: the real and moved crops stay those of a run without it)
+            # after this role's real and moved crops; the draws of the next role
+            # differ from a run without it all the same: one generator serves all)
             cloudy = grounds
             if shadow_for_clouds and 'shadow' in wanted:
                 cloudy = background_patches(
-                    pool, 2 * crops, patch, 0.0, max_scenes, gen, 0.5
+                    pool, 2 * crops, patch, 0.0, max_scenes, gen, MAX_CLOUD
                 )
                 info['shadow'].setdefault('cloudy_scenes', {})[role] = sorted(
                     {s.scene for s, _, _ in cloudy}
@@ -1298,11 +1314,16 @@ def two_sample_test(
                 f'the real {c} crops come from only {n_train} training and {n_score} '
                 'scoring scene(s): a few scenes decide this number'
             )
-        painted_from = [ci['crops_scenes'][r].get('painted', 0) for r in roles]
-        if 0 < min(painted_from) < FEW_SCENES:
+        few = {
+            role: n
+            for role in roles
+            if 0 < (n := ci['crops_scenes'][role].get('painted', 0)) < FEW_SCENES
+        }
+        if few:
+            where = ' and '.join(f'{n} {role}' for role, n in few.items())
             ci['note'].append(
-                f'the painted {c} crops come from only {painted_from[0]} training and '
-                f'{painted_from[1]} scoring scene(s): a few scenes decide this number'
+                f'the painted {c} crops come from only {where} scene(s): a few scenes '
+                'decide this number'
             )
         variants: list[tuple[str, int | None, tuple[str, ...]]] = [
             ('accuracy', None, COMPARISONS)
@@ -1489,7 +1510,7 @@ def format_table(result: dict[str, Any]) -> str:
         )
         if cfg.get(key, plain) != plain
     ]
-    if cfg.get('shadow_for_clouds'):
+    if cfg.get('shadow_for_clouds') and 'shadow' in cfg['classes']:
         settings.append('shadows by RandomShadowForClouds beside real clouds')
     lines = [
         f'Painter: `{result["painter"]}`'
