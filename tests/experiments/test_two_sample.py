@@ -261,16 +261,18 @@ def test_as_painter_shipped_modes() -> None:
     assert ts.as_painter(white_square)[0][0] is white_square
 
 
-def _recorded(monkeypatch: pytest.MonkeyPatch) -> list[ts.RandomCloudShadow]:
-    """The RandomCloudShadow modes as_painter builds from now on, as built."""
-    built: list[ts.RandomCloudShadow] = []
+def _recorded(
+    monkeypatch: pytest.MonkeyPatch, mode: type = ts.RandomCloudShadow
+) -> list[Any]:
+    """The *mode* augmentations as_painter builds from now on, as built."""
+    built: list[Any] = []
 
-    class Recorded(ts.RandomCloudShadow):
+    class Recorded(mode):  # type: ignore[valid-type,misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             built.append(self)
 
-    monkeypatch.setattr(ts, 'RandomCloudShadow', Recorded)
+    monkeypatch.setattr(ts, mode.__name__, Recorded)
     return built
 
 
@@ -345,14 +347,7 @@ def test_shadow_for_clouds_paints_shadows_by_mode_five(
     ] == [('cloud',)]
     with pytest.raises(ValueError, match='shadow_for_clouds applies'):
         ts.as_painter(white_square, shadow_for_clouds=True)
-    built: list[ts.RandomShadowForClouds] = []
-
-    class Recorded(ts.RandomShadowForClouds):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            built.append(self)
-
-    monkeypatch.setattr(ts, 'RandomShadowForClouds', Recorded)
+    built = _recorded(monkeypatch, ts.RandomShadowForClouds)
     ts.as_painter('shipped', ('shadow',), 2.0, shadow_scale=2, shadow_for_clouds=True)
     assert built[-1].shadow_depth == 2.0 and built[-1].shadow_scale == 2
     assert built[-1].p == 1.0 and built[-1].max_cloud == ts.MAX_CLOUD

@@ -261,12 +261,18 @@ def free_windows(
     Returns:
         ``K x 2`` (top, left) corners.
     """
-    h, w = labels.shape
-    if h < size or w < size:
+    shares = _window_shares(size, stride, labels == BACKGROUND)
+    if shares is None:
         return torch.zeros(0, 2, dtype=torch.long)
-    free = (labels == BACKGROUND).float()[None, None]
-    share = F.avg_pool2d(free, size, stride)[0, 0]
-    return (share >= min_free - 1e-6).nonzero() * stride
+    return (shares[0] >= min_free - 1e-6).nonzero() * stride
+
+
+def _window_shares(size: int, stride: int, *masks: Tensor) -> list[Tensor] | None:
+    """Each ``H x W`` mask's share of every window on the grid (None: none fits)."""
+    h, w = masks[0].shape
+    if h < size or w < size:
+        return None
+    return [F.avg_pool2d(m.float()[None, None], size, stride)[0, 0] for m in masks]
 
 
 def cloudy_windows(
@@ -287,13 +293,11 @@ def cloudy_windows(
     Returns:
         ``K x 2`` (top, left) corners.
     """
-    h, w = labels.shape
-    if h < size or w < size:
+    cloud = labels == CLOUD
+    shares = _window_shares(size, stride, cloud, ~cloud & (labels != BACKGROUND))
+    if shares is None:
         return torch.zeros(0, 2, dtype=torch.long)
-    cloud = (labels == CLOUD).float()[None, None]
-    other = ((labels != CLOUD) & (labels != BACKGROUND)).float()[None, None]
-    cloud_share = F.avg_pool2d(cloud, size, stride)[0, 0]
-    other_share = F.avg_pool2d(other, size, stride)[0, 0]
+    cloud_share, other_share = shares
     keep = (other_share == 0) & (cloud_share > 0) & (cloud_share <= max_cloud + 1e-6)
     return keep.nonzero() * stride
 
