@@ -59,13 +59,12 @@ import numpy as np
 
 from ..constants import CLASSES
 
-#: the scores the table can show: (name in the legend, the per-class metric's prefix,
-#: the mean's metric, the mean's column); ``torchgeo test`` logs each (the task's
-#: torchmetrics; IoU's mean is over the classes present in the truth)
-METRICS: dict[str, tuple[str, str, str, str]] = {
-    'iou': ('IoU', 'ClasswiseJaccardIndex', 'AverageJaccardIndex', 'mIoU'),
-    'precision': ('precision', 'ClasswisePrecision', 'AveragePrecision', 'mean'),
-    'recall': ('recall', 'ClasswiseRecall', 'AverageRecall', 'mean'),
+#: the scores the table can show: (name in the legend, the per-class metric's
+#: prefix); ``torchgeo test`` logs each (the task's torchmetrics)
+METRICS: dict[str, tuple[str, str]] = {
+    'iou': ('IoU', 'ClasswiseJaccardIndex'),
+    'precision': ('precision', 'ClasswisePrecision'),
+    'recall': ('recall', 'ClasswiseRecall'),
 }
 
 
@@ -80,9 +79,10 @@ def metric_columns(metric: str = 'iou') -> dict[str, str]:
         classes present (torchmetrics' macro precision and recall count an absent
         class as 0 in some runs and not in others, so they get no mean column).
     """
-    _, prefix, mean, column = METRICS[metric]
-    per_class = {c: f'{prefix}_{c}' for c in CLASSES}
-    return {**per_class, column: mean} if metric == 'iou' else per_class
+    per_class = {c: f'{METRICS[metric][1]}_{c}' for c in CLASSES}
+    return (
+        {**per_class, 'mIoU': 'AverageJaccardIndex'} if metric == 'iou' else per_class
+    )
 
 
 def present_only(

@@ -112,7 +112,7 @@ SHIPPED = {cls: f'{cls.upper()}_SPARCS_PHOTO' for cls in STRUCTURES}
 GROUPS = {CLOUD: (SHADOW, CLOUD), SHADOW: (SHADOW, CLOUD), SNOW: (SNOW,)}
 #: fewer scenes than this behind a class's real crops earn a warning
 FEW_SCENES = 5
-#: the largest cloud share of a patch mode 5 paints (RandomShadowForClouds' default)
+#: the largest cloud share of a patch mode 5 paints, and of the patches it is given
 MAX_CLOUD = 0.5
 #: the comparisons, in table order
 COMPARISONS = ('painted', 'real', 'moved')
@@ -755,7 +755,11 @@ def as_painter(
         out.append((_module_painter(aug), cs))
     if on_clouds:
         mode5 = RandomShadowForClouds(
-            nets['shadow'], p=1.0, shadow_depth=shadow_depth, shadow_scale=shadow_scale
+            nets['shadow'],
+            p=1.0,
+            max_cloud=MAX_CLOUD,
+            shadow_depth=shadow_depth,
+            shadow_scale=shadow_scale,
         )
         out.append((_module_painter(mode5), ('shadow',)))
     if 'snow' in wanted:
